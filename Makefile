@@ -1,0 +1,164 @@
+# Go's concurrency patterns in C - top-level build.
+#
+#   make            build the core, every lesson, the tests and the benchmark
+#   make test       run every test: optimised, ASan+UBSan (leaks fatal), TSan,
+#                   and the lesson programs under valgrind
+#   make help       list every target
+#
+# Everything is built out of tree: build/ (optimised), build/asan/, build/tsan/.
+
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+CFLAGS  ?=
+WARN    := -Wall -Wextra -Werror
+BASE    := -std=c11 -D_GNU_SOURCE -pthread -I. $(WARN)
+LDLIBS  := -pthread
+
+CRITERION_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+# The three configurations: where they build and how they compile.
+release_DIR    := build
+release_CFLAGS := -O2 -g
+asan_DIR       := build/asan
+asan_CFLAGS    := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+tsan_DIR       := build/tsan
+tsan_CFLAGS    := -O1 -g -fsanitize=thread -Itests/tsan
+
+CORE_SRC    := $(sort $(wildcard common/*.c))
+LESSONS     := $(patsubst %/main.c,%,$(sort $(wildcard [0-9][0-9]-*/main.c)))
+SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
+TEST_SRC    := $(sort $(wildcard tests/test_*.c))
+BENCH_SRC   := $(sort $(wildcard bench/*.c))
+
+# A lesson's module: every .c in its folder but main.c (tests link it).
+module_src = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+# tests/test_01_worker_pool.c -> 01 ; tests/test_common_chan.c -> common
+test_chapter = $(word 2,$(subst _, ,$(notdir $(1))))
+lesson_of    = $(filter $(1)-%,$(LESSONS))
+
+.DEFAULT_GOAL := all
+
+define CONFIG_RULES
+# ---------------------------------------------------------------- $(1)
+$(1)_LIB     := $$($(1)_DIR)/lib/libgoc.a
+$(1)_PROGS   := $$(addprefix $$($(1)_DIR)/,$$(LESSONS))
+$(1)_TESTS   := $$(patsubst tests/%.c,$$($(1)_DIR)/tests/%,$$(TEST_SRC))
+$(1)_BENCH   := $$(if $$(BENCH_SRC),$$($(1)_DIR)/bench)
+
+$$($(1)_DIR)/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE) $$($(1)_CFLAGS) $$(CFLAGS) -DGOC_BUILD_DIR='"$$($(1)_DIR)"' -MMD -MP -c $$< -o $$@
+
+$$($(1)_LIB): $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$$(CORE_SRC))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+
+$$($(1)_DIR)/bench: $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$$(BENCH_SRC)) $$($(1)_LIB)
+	$$(CC) $$($(1)_CFLAGS) $$^ -o $$@ $$(LDLIBS)
+
+$(1): $$($(1)_LIB) $$($(1)_PROGS) $$($(1)_TESTS) $$($(1)_BENCH)
+
+-include $$(shell find $$($(1)_DIR)/obj -name '*.d' 2>/dev/null)
+endef
+
+# One program per lesson: its main.c and module, linked with the core.
+define PROGRAM_RULE
+$$($(1)_DIR)/$(2): $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$$(wildcard $(2)/*.c)) $$($(1)_LIB)
+	$$(CC) $$($(1)_CFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+
+# One test binary per tests/test_*.c: the test, the support helpers, the
+# module of the lesson it tests, the core, and Criterion (or, for TSan, the
+# small in-process runner in tests/tsan/, since Criterion cannot run there).
+define TEST_RULE
+$$($(1)_DIR)/tests/$(notdir $(basename $(2))): $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$(2) $$(SUPPORT_SRC) \
+		$$(call module_src,$$(call lesson_of,$$(call test_chapter,$(2)))) \
+		$$(if $$(filter tsan,$(1)),tests/tsan/runner.c)) $$($(1)_LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$($(1)_CFLAGS) $$^ -o $$@ $$(if $$(filter tsan,$(1)),,$$(CRITERION_LIBS)) $$(LDLIBS)
+endef
+
+$(foreach c,release asan tsan,$(eval $(call CONFIG_RULES,$(c))))
+$(foreach c,release asan tsan,$(foreach l,$(LESSONS),$(eval $(call PROGRAM_RULE,$(c),$(l)))))
+$(foreach c,release asan tsan,$(foreach t,$(TEST_SRC),$(eval $(call TEST_RULE,$(c),$(t)))))
+
+.PHONY: all release asan tsan test test-release test-asan test-tsan test-valgrind \
+	check-valgrind test-common run bench bench-go clean format help deps \
+	$(foreach l,$(LESSONS),run-$(firstword $(subst -, ,$(l))) test-$(firstword $(subst -, ,$(l))))
+
+all: release
+
+deps:
+	@scripts/install-deps.sh
+
+# ---------------------------------------------------------------- tests
+# tests/run-tests.sh CONFIG BIN... runs Criterion binaries (or the TSan
+# runner) and fails unless each one ran at least one test and all passed,
+# and no sanitizer or valgrind report was written.
+RUN_TESTS = scripts/run-tests.sh
+
+test: deps
+	@$(MAKE) --no-print-directory test-release test-asan test-tsan test-valgrind
+	@echo "make test: all configurations passed"
+
+test-release: release
+	@$(RUN_TESTS) release $(release_TESTS)
+test-asan: asan release
+	@$(RUN_TESTS) asan $(asan_TESTS)
+test-tsan: tsan release
+	@$(RUN_TESTS) tsan $(tsan_TESTS)
+test-valgrind: release
+	@$(RUN_TESTS) valgrind-programs $(release_PROGS)
+check-valgrind: release
+	@$(RUN_TESTS) valgrind $(release_TESTS)
+
+test-common: deps
+	@$(MAKE) --no-print-directory release asan tsan
+	@$(RUN_TESTS) release $(filter build/tests/test_common_%,$(release_TESTS))
+	@$(RUN_TESTS) asan $(filter build/asan/tests/test_common_%,$(asan_TESTS))
+	@$(RUN_TESTS) tsan $(filter build/tsan/tests/test_common_%,$(tsan_TESTS))
+
+define CHAPTER_RULES
+test-$(1): deps
+	@$$(MAKE) --no-print-directory release asan tsan
+	@$$(RUN_TESTS) release $$(filter build/tests/test_$(1)_%,$$(release_TESTS))
+	@$$(RUN_TESTS) asan $$(filter build/asan/tests/test_$(1)_%,$$(asan_TESTS))
+	@$$(RUN_TESTS) tsan $$(filter build/tsan/tests/test_$(1)_%,$$(tsan_TESTS))
+	@$$(RUN_TESTS) valgrind-programs build/$(2)
+run-$(1): build/$(2)
+	./build/$(2)
+endef
+$(foreach l,$(LESSONS),$(eval $(call CHAPTER_RULES,$(firstword $(subst -, ,$(l))),$(l))))
+
+run: release
+	@for l in $(LESSONS); do \
+		printf '\n======== %s ========\n' "$$l"; ./build/$$l || exit 1; \
+	done
+
+bench: release
+	@scripts/bench.sh build/bench
+
+bench-go: release
+	@scripts/bench-go.sh build/bench
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make                 build everything (optimised) into build/"
+	@echo "make test            every test in every configuration (installs Criterion if missing)"
+	@echo "make test-common     the core's tests only"
+	@$(foreach l,$(LESSONS),echo "make test-$(firstword $(subst -, ,$(l)))              tests of $(l)";)
+	@$(foreach l,$(LESSONS),echo "make run-$(firstword $(subst -, ,$(l)))               run ./build/$(l)";)
+	@echo "make run             run every lesson, one after another"
+	@echo "make asan | tsan     sanitizer builds into build/asan, build/tsan"
+	@echo "make check-valgrind  the whole test suite under valgrind memcheck (slow)"
+	@echo "make bench           the benchmark workloads (bench/README.md)"
+	@echo "make bench-go        the same workloads in Go, side by side (needs golang-go)"
+	@echo "make format          clang-format every source file"
+	@echo "make clean           remove build/"

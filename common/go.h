@@ -1,0 +1,34 @@
+/*
+ * go.h - goroutines: the `go` statement, one POSIX thread per goroutine.
+ *
+ * Go's runtime multiplexes goroutines on a few threads; here each goroutine
+ * is a real (detached) thread. What we keep from Go is the shape: start a
+ * function concurrently and forget it, and a count of the goroutines still
+ * running so a program (or a test) can prove that it shut down cleanly.
+ */
+#ifndef COMMON_GO_H
+#define COMMON_GO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Runs fn(arg) on a new thread. Returns 0, EINVAL if fn is NULL, EAGAIN if
+ * the thread could not be created (or ENOMEM for its bookkeeping); on
+ * failure nothing was started and fn will never run. */
+int go(void (*fn)(void *arg), void *arg);
+
+/* Same, naming the goroutine: the name appears in leak reports, in
+ * go_dump(), and (first 15 bytes) as the thread name in gdb, top and ps.
+ * The name is copied; NULL means "goroutine". */
+int go_named(const char *name, void (*fn)(void *arg), void *arg);
+
+/* Goroutines started by go()/go_named() whose fn has not yet returned,
+ * counted from the moment go() returns 0. The core's own threads (the
+ * timer thread) are not counted. */
+size_t go_count(void);
+
+/* Writes one line per running goroutine ("goroutine 7 [worker 2]") to out.
+ * Returns the number of lines written. */
+size_t go_dump(FILE *out);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * sync.h - sync.WaitGroup.
+ *
+ * A counter of outstanding work: add before starting it, done when it ends,
+ * wait until the count is zero. The struct is public so that a wait group
+ * can live on the stack or inside another object, as in Go.
+ */
+#ifndef COMMON_SYNC_H
+#define COMMON_SYNC_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+typedef struct waitgroup {
+    pthread_mutex_t lock;
+    pthread_cond_t  zero; /* broadcast when count drops to 0 */
+    int64_t         count;
+} waitgroup_t;
+
+/* Initialises wg with a count of 0. */
+void waitgroup_init(waitgroup_t *wg);
+
+/* Adds delta (which may be negative) to the count; reaching zero wakes every
+ * waiter. A change that would make the count negative is refused: the count
+ * is left as it was and a diagnostic is printed to stderr (Go panics). */
+void waitgroup_add(waitgroup_t *wg, int64_t delta);
+
+/* waitgroup_add(wg, -1). */
+void waitgroup_done(waitgroup_t *wg);
+
+/* Blocks until the count is zero (returns at once if it already is). */
+void waitgroup_wait(waitgroup_t *wg);
+
+/* Releases wg's resources; safe as soon as waitgroup_wait has returned. */
+void waitgroup_destroy(waitgroup_t *wg);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * support.c - see support.h.
+ */
+#include "tests/support/support.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef GOC_BUILD_DIR
+#define GOC_BUILD_DIR "build"
+#endif
+
+extern char **environ;
+
+static leak_snapshot_t baseline;
+
+void support_begin(void)
+{
+    baseline = leak_snapshot();
+}
+
+void support_end(void)
+{
+    char  *report = NULL;
+    size_t size = 0;
+    FILE  *out = open_memstream(&report, &size);
+    cr_assert_not_null(out, "open_memstream failed");
+    int rc = leak_check(&baseline, 1, out);
+    fclose(out);
+    if (rc != 0) {
+        cr_log_error("%s", report);
+        free(report);
+        cr_assert_fail("shutdown was not clean (see the report above)");
+    }
+    free(report);
+}
+
+/* Appends what is readable on fd to *buf; returns 0 at end of file. */
+static ssize_t drain_fd(int fd, char **buf, size_t *len)
+{
+    char    chunk[4096];
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n > 0) {
+        char *grown = realloc(*buf, *len + (size_t)n + 1);
+        cr_assert_not_null(grown, "out of memory capturing output");
+        memcpy(grown + *len, chunk, (size_t)n);
+        *len += (size_t)n;
+        grown[*len] = '\0';
+        *buf = grown;
+    }
+    return n < 0 && errno == EINTR ? 1 : n;
+}
+
+run_result_t run_program(const char *name, const char *const argv[])
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", GOC_BUILD_DIR, name);
+
+    const char *args[64] = {path};
+    size_t      argc = 1;
+    for (; argv && argv[argc - 1] && argc < 63; argc++)
+        args[argc] = argv[argc - 1];
+    args[argc] = NULL;
+
+    int out_pipe[2], err_pipe[2];
+    cr_assert_eq(pipe(out_pipe), 0, "pipe failed");
+    cr_assert_eq(pipe(err_pipe), 0, "pipe failed");
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
+    posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
+
+    pid_t pid;
+    int   rc = posix_spawn(&pid, path, &actions, NULL, (char *const *)args, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    cr_assert_eq(rc, 0, "cannot start %s: %s", path, strerror(rc));
+
+    run_result_t r = {0, calloc(1, 1), calloc(1, 1)};
+    size_t       out_len = 0, err_len = 0;
+    struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    int           open_fds = 2;
+    while (open_fds > 0) {
+        if (poll(fds, 2, -1) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = i == 0 ? drain_fd(fds[i].fd, &r.out, &out_len)
+                               : drain_fd(fds[i].fd, &r.err, &err_len);
+            if (n <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+void run_result_free(run_result_t *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+size_t count_lines_containing(const char *text, const char *needle)
+{
+    size_t count = 0;
+    while (text && *text) {
+        const char *end = strchr(text, '\n');
+        size_t      len = end ? (size_t)(end - text) : strlen(text);
+        const char *hit = strstr(text, needle);
+        if (hit && hit < text + len)
+            count++;
+        text += len + (end ? 1 : 0);
+    }
+    return count;
+}

@@ -1,0 +1,47 @@
+/*
+ * support.h - what every test in tests/ uses to prove a clean shutdown and
+ * to run a lesson's program end to end.
+ *
+ *     Test(chan, unbuffered_rendezvous, .timeout = 10) {
+ *         support_begin();
+ *         ... start goroutines, check results, shut them down ...
+ *         support_end();   // fails the test, naming what is still running
+ *     }
+ *
+ * support_end() belongs at the end of the test body, not in .fini (Criterion
+ * ignores assertions there).
+ */
+#ifndef TESTS_SUPPORT_H
+#define TESTS_SUPPORT_H
+
+#include <stddef.h>
+
+#include "common/leak.h"
+
+/* Takes the baseline: goroutines, live allocations, pending timers and OS
+ * threads (the core's own timer thread excluded). */
+void support_begin(void);
+
+/* Polls (about 0.5 s at most, with backoff) until every count is back to the
+ * baseline; fails the test with a report naming the goroutines still running
+ * otherwise. */
+void support_end(void);
+
+/* The result of running a program to completion. */
+typedef struct {
+    int   exit_code; /* exit status, or 128 + signal number if killed */
+    char *out;       /* everything written to stdout, NUL-terminated */
+    char *err;       /* everything written to stderr, NUL-terminated */
+} run_result_t;
+
+/* Runs the program `name` from the build folder of this configuration (for
+ * example "01-worker-pool" runs build/01-worker-pool, or build/asan/... in
+ * the ASan build) with argv (NULL-terminated, argv[0] excluded) and waits for
+ * it. Fails the test if it cannot be started. Free with run_result_free. */
+run_result_t run_program(const char *name, const char *const argv[]);
+void         run_result_free(run_result_t *r);
+
+/* Number of lines of text that contain needle. */
+size_t count_lines_containing(const char *text, const char *needle);
+
+#endif
