@@ -18,7 +18,7 @@
  *
  * A select puts one waiter in the queue of each of its channels. The first
  * channel to complete one of them must win the whole select: it claims the
- * thread's select_done flag with a compare-and-swap; a later channel that
+ * select's shared `done` flag with a compare-and-swap; a later channel that
  * fails the swap drops that stale waiter and looks at the next one. When the
  * select wakes, it locks all its channels again and takes its remaining
  * waiters out of their queues.
@@ -30,7 +30,6 @@
 #include "common/chan.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,24 +40,23 @@
 #include "common/chan_internal.h"
 #include "common/park.h"
 
-/* What a blocked thread needs: a parker and, for select, who won. */
-typedef struct thread_state {
-    parker_t          parker;
-    atomic_int        select_done; /* 0 while a select waits; claimed by CAS */
-    struct waiter    *woken_by;    /* the waiter a select was completed through */
-    uint64_t          rng;         /* xorshift state for select's random order */
-} thread_state_t;
-
-static _Thread_local thread_state_t self;
+/* The waiters of one select share this: the first channel to complete one
+ * of them claims `done` and records itself as the winner. */
+typedef struct select_wait {
+    parker_t       parker;
+    atomic_int     done;
+    struct waiter *winner;
+} select_wait_t;
 
 typedef struct waiter {
-    struct waiter  *prev, *next;
-    thread_state_t *thread;
-    void           *elem;       /* send: the value; recv: its destination (may be NULL) */
-    size_t          case_index; /* select only */
-    bool            is_select;
-    bool            queued;  /* in a channel's queue (under that channel's lock) */
-    bool            success; /* set by the waker: true = done, false = closed */
+    struct waiter *prev, *next;
+    parker_t      *parker;     /* whom to wake: `own`, or the select's */
+    select_wait_t *select;     /* NULL for a single send or receive */
+    void          *elem;       /* send: the value; recv: its destination (may be NULL) */
+    size_t         case_index; /* select only */
+    bool           queued;     /* in a channel's queue (under that channel's lock) */
+    bool           success;    /* set by the waker: true = done, false = closed */
+    parker_t       own;        /* a single operation parks here */
 } waiter_t;
 
 typedef struct {
@@ -66,7 +64,7 @@ typedef struct {
 } waitq_t;
 
 struct chan {
-    pthread_mutex_t lock;
+    lock_t          lock; /* first: the hot fields share its cache line */
     size_t          elem_size;
     size_t          cap;
     size_t          count;
@@ -116,11 +114,11 @@ static waiter_t *waitq_pop(waitq_t *q)
 {
     for (waiter_t *w = q->head; w; w = q->head) {
         waitq_remove(q, w);
-        if (!w->is_select)
+        if (w->select == NULL)
             return w;
         int expected = 0;
-        if (atomic_compare_exchange_strong(&w->thread->select_done, &expected, 1)) {
-            w->thread->woken_by = w;
+        if (atomic_compare_exchange_strong(&w->select->done, &expected, 1)) {
+            w->select->winner = w;
             return w;
         }
     }
@@ -131,34 +129,10 @@ static waiter_t *waitq_pop(waitq_t *q)
  * the channel lock, and w must not be touched afterwards. */
 static void waiter_wake(waiter_t *w)
 {
-    parker_unpark(&w->thread->parker);
+    parker_unpark(w->parker);
 }
 
 /* ------------------------------------------------------------ lifecycle */
-
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-/* glibc's adaptive mutex spins briefly before sleeping: the critical
- * sections here are a few dozen instructions, shorter than a sleep. */
-static pthread_mutexattr_t lock_attr;
-static pthread_once_t      lock_attr_once = PTHREAD_ONCE_INIT;
-
-static void lock_attr_init(void)
-{
-    pthread_mutexattr_init(&lock_attr);
-    pthread_mutexattr_settype(&lock_attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-}
-
-static const pthread_mutexattr_t *lock_attributes(void)
-{
-    pthread_once(&lock_attr_once, lock_attr_init);
-    return &lock_attr;
-}
-#else
-static const pthread_mutexattr_t *lock_attributes(void)
-{
-    return NULL;
-}
-#endif
 
 chan_t *chan_make(size_t elem_size, size_t cap)
 {
@@ -169,11 +143,6 @@ chan_t *chan_make(size_t elem_size, size_t cap)
     chan_t *c = goc_calloc(1, sizeof *c + elem_size * cap);
     if (c == NULL)
         return NULL;
-    if (pthread_mutex_init(&c->lock, lock_attributes()) != 0) {
-        goc_free(c);
-        errno = ENOMEM;
-        return NULL;
-    }
     c->elem_size = elem_size;
     c->cap = cap;
     c->buf = (unsigned char *)(c + 1);
@@ -194,25 +163,24 @@ void chan_release(chan_t *c)
         return;
     if (c->finalizer)
         c->finalizer(c->finalizer_arg);
-    pthread_mutex_destroy(&c->lock);
     goc_free(c);
 }
 
 void chan_set_finalizer(chan_t *c, void (*fn)(void *arg), void *arg)
 {
-    pthread_mutex_lock(&c->lock);
+    lock_acquire(&c->lock);
     c->finalizer = fn;
     c->finalizer_arg = arg;
-    pthread_mutex_unlock(&c->lock);
+    lock_release(&c->lock);
 }
 
 size_t chan_len(chan_t *c)
 {
     if (c == NULL)
         return 0;
-    pthread_mutex_lock(&c->lock);
+    lock_acquire(&c->lock);
     size_t n = c->count;
-    pthread_mutex_unlock(&c->lock);
+    lock_release(&c->lock);
     return n;
 }
 
@@ -307,19 +275,20 @@ static int try_recv_locked(chan_t *c, void *out, waiter_t **partner)
 static int operate(chan_t *c, chan_op_t op, void *elem, bool block)
 {
     waiter_t *partner = NULL;
-    pthread_mutex_lock(&c->lock);
+    lock_acquire(&c->lock);
     int rc = op == CHAN_SEND ? try_send_locked(c, elem, &partner)
                              : try_recv_locked(c, elem, &partner);
     if (rc != EAGAIN || !block) {
-        pthread_mutex_unlock(&c->lock);
+        lock_release(&c->lock);
         if (partner)
             waiter_wake(partner);
         return rc;
     }
-    waiter_t me = {.thread = &self, .elem = elem};
+    waiter_t me = {.elem = elem};
+    me.parker = &me.own;
     waitq_push(op == CHAN_SEND ? &c->sendq : &c->recvq, &me);
-    pthread_mutex_unlock(&c->lock);
-    parker_park(&self.parker);
+    lock_release(&c->lock);
+    parker_park(&me.own);
     return me.success ? 0 : EPIPE; /* close zeroed a receiver's elem */
 }
 
@@ -354,9 +323,9 @@ int chan_close(chan_t *c)
 {
     if (c == NULL)
         return EINVAL;
-    pthread_mutex_lock(&c->lock);
+    lock_acquire(&c->lock);
     if (c->closed) {
-        pthread_mutex_unlock(&c->lock);
+        lock_release(&c->lock);
         return EPIPE;
     }
     c->closed = true;
@@ -371,7 +340,7 @@ int chan_close(chan_t *c)
         w->success = false;
         w->next = woken;
     }
-    pthread_mutex_unlock(&c->lock);
+    lock_release(&c->lock);
     while (woken) {
         waiter_t *next = woken->next; /* read before the owner may return */
         waiter_wake(woken);
@@ -384,19 +353,23 @@ int chan_close(chan_t *c)
 
 enum { SELECT_STACK_CASES = 64 };
 
-/* xorshift64*: a fast per-thread generator; seeded on first use. */
+/* xorshift64*: a fast per-thread generator, seeded on first use. */
+static _Thread_local uint64_t rng_state;
+
 static uint32_t random_below(uint32_t n)
 {
-    if (self.rng == 0) {
+    uint64_t x = rng_state;
+    if (x == 0) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        self.rng = ((uint64_t)(uintptr_t)&self * 0x9E3779B97F4A7C15ull) ^
-                   (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ 1;
+        x = ((uint64_t)(uintptr_t)&rng_state * 0x9E3779B97F4A7C15ull) ^ (uint64_t)ts.tv_nsec ^
+            ((uint64_t)ts.tv_sec << 32) ^ 1;
     }
-    self.rng ^= self.rng >> 12;
-    self.rng ^= self.rng << 25;
-    self.rng ^= self.rng >> 27;
-    uint32_t r = (uint32_t)((self.rng * 0x2545F4914F6CDD1Dull) >> 32);
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    uint32_t r = (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32);
     return (uint32_t)(((uint64_t)r * n) >> 32);
 }
 
@@ -434,7 +407,7 @@ static void lock_all(const select_plan_t *p, chan_case_t *cases)
     for (size_t i = 0; i < p->active; i++) {
         chan_t *c = cases[p->lock_order[i]].chan;
         if (i == 0 || c != cases[p->lock_order[i - 1]].chan)
-            pthread_mutex_lock(&c->lock);
+            lock_acquire(&c->lock);
     }
 }
 
@@ -443,7 +416,7 @@ static void unlock_all(const select_plan_t *p, chan_case_t *cases)
     for (size_t i = p->active; i-- > 0;) {
         chan_t *c = cases[p->lock_order[i]].chan;
         if (i == 0 || c != cases[p->lock_order[i - 1]].chan)
-            pthread_mutex_unlock(&c->lock);
+            lock_release(&c->lock);
     }
 }
 
@@ -480,18 +453,17 @@ static int select_ready_case(select_plan_t *p, chan_case_t *cases, waiter_t **pa
 /* Passes 2 and 3: wait on every channel at once, then leave every queue. */
 static int select_wait(select_plan_t *p, chan_case_t *cases)
 {
-    atomic_store(&self.select_done, 0);
-    self.woken_by = NULL;
+    select_wait_t sw = {.winner = NULL};
     for (size_t i = 0; i < p->active; i++) {
         size_t    k = p->poll_order[i]; /* random queue order among same-channel cases */
         waiter_t *w = &p->waiters[k];
-        *w = (waiter_t){.thread = &self, .elem = cases[k].elem, .case_index = k,
-                        .is_select = true};
+        *w = (waiter_t){.parker = &sw.parker, .select = &sw, .elem = cases[k].elem,
+                        .case_index = k};
         waitq_push(cases[k].op == CHAN_SEND ? &cases[k].chan->sendq : &cases[k].chan->recvq, w);
     }
     unlock_all(p, cases);
 
-    parker_park(&self.parker);
+    parker_park(&sw.parker);
 
     lock_all(p, cases);
     for (size_t i = 0; i < p->active; i++) {
@@ -500,7 +472,7 @@ static int select_wait(select_plan_t *p, chan_case_t *cases)
                      &p->waiters[k]);
     }
     unlock_all(p, cases);
-    waiter_t *winner = self.woken_by;
+    waiter_t *winner = sw.winner;
     cases[winner->case_index].err = winner->success ? 0 : EPIPE;
     return (int)winner->case_index;
 }
@@ -529,9 +501,10 @@ static int select_impl(chan_case_t *cases, size_t n, bool block)
 
     int chosen = -1;
     if (plan.active == 0) {
+        parker_t never_woken = {0};
         if (block) /* select {}: nothing can ever wake us */
             for (;;)
-                parker_park(&self.parker);
+                parker_park(&never_woken);
     } else {
         waiter_t *partner = NULL;
         lock_all(&plan, cases);

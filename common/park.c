@@ -6,6 +6,10 @@
  *   EMPTY    --park----> SLEEPING --unpark--> NOTIFIED  (+ futex wake)
  * Only the owner moves the state away from NOTIFIED, and only the owner
  * enters SLEEPING, so one unpark always matches one park.
+ *
+ * lock_t is the classic three-state futex mutex (Drepper, "Futexes Are
+ * Tricky"): 0 free, 1 held, 2 held and someone may sleep on it, so only a
+ * release that sees 2 pays for a system call.
  */
 #include "common/park.h"
 
@@ -27,7 +31,7 @@ enum { PARK_SLEEPING = -1, PARK_EMPTY = 0, PARK_NOTIFIED = 1 };
 /* Tuned with `make bench` (unbuf_pingpong, pool16): long enough to catch a
  * partner running on the other core, short enough not to steal its time
  * slice when threads outnumber cores. */
-enum { SPIN_PAUSES = 100, SPIN_YIELDS = 4 };
+enum { SPIN_PAUSES = 200, SPIN_YIELDS = 4 };
 
 static inline void cpu_relax(void)
 {
@@ -58,32 +62,34 @@ static bool spinning_helps(void)
     return n > 1;
 }
 
+/* Sleeps while *word == value (or returns at once if it is not). Spurious
+ * returns are allowed: every caller re-checks its state. */
 #ifdef __linux__
-static void sleep_while_sleeping(parker_t *p)
+static void futex_wait(atomic_int *word, int value)
 {
-    syscall(SYS_futex, &p->state, FUTEX_WAIT_PRIVATE, PARK_SLEEPING, NULL, NULL, 0);
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
 }
 
-static void wake_sleeper(parker_t *p)
+static void futex_wake_one(atomic_int *word)
 {
-    syscall(SYS_futex, &p->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 #else
 /* Portable fallback: one process-wide mutex and condition variable. */
 static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t  fallback_cond = PTHREAD_COND_INITIALIZER;
 
-static void sleep_while_sleeping(parker_t *p)
+static void futex_wait(atomic_int *word, int value)
 {
     pthread_mutex_lock(&fallback_lock);
-    if (atomic_load(&p->state) == PARK_SLEEPING)
+    if (atomic_load(word) == value)
         pthread_cond_wait(&fallback_cond, &fallback_lock);
     pthread_mutex_unlock(&fallback_lock);
 }
 
-static void wake_sleeper(parker_t *p)
+static void futex_wake_one(atomic_int *word)
 {
-    (void)p;
+    (void)word;
     pthread_mutex_lock(&fallback_lock);
     pthread_cond_broadcast(&fallback_cond);
     pthread_mutex_unlock(&fallback_lock);
@@ -109,7 +115,7 @@ void parker_park(parker_t *p)
     if (atomic_fetch_sub_explicit(&p->state, 1, memory_order_acquire) == PARK_NOTIFIED)
         return;
     for (;;) {
-        sleep_while_sleeping(p);
+        futex_wait(&p->state, PARK_SLEEPING);
         if (take_token(p))
             return;
     }
@@ -119,5 +125,27 @@ void parker_unpark(parker_t *p)
 {
     if (atomic_exchange_explicit(&p->state, PARK_NOTIFIED, memory_order_release) ==
         PARK_SLEEPING)
-        wake_sleeper(p);
+        futex_wake_one(&p->state);
+}
+
+void lock_acquire_slow(lock_t *l)
+{
+    if (spinning_helps()) {
+        for (int i = 0; i < SPIN_PAUSES; i++) {
+            int expected = 0;
+            if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
+                atomic_compare_exchange_weak_explicit(&l->state, &expected, 1,
+                                                      memory_order_acquire, memory_order_relaxed))
+                return;
+            cpu_relax();
+        }
+    }
+    /* Announce a sleeper (2); if the lock was free meanwhile we now hold it. */
+    while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
+        futex_wait(&l->state, 2);
+}
+
+void lock_release_slow(lock_t *l)
+{
+    futex_wake_one(&l->state);
 }

@@ -1,15 +1,17 @@
 /*
- * park.h - putting a thread to sleep until another wakes it (internal).
+ * park.h - how a thread waits inside the core (internal).
  *
- * A parker holds at most one wake-up token. parker_unpark() gives the token
- * (waking the owner if it sleeps); parker_park() returns once a token is
- * there and takes it. A token given before park is not lost: park then
- * returns at once. Only the owning thread parks on its parker.
+ * Two primitives, both a single 32-bit word, both spinning briefly before
+ * they sleep in the kernel (a futex on Linux): on a multi-core machine the
+ * other side of a channel hand-off usually answers within a microsecond,
+ * and a trip through the kernel costs several.
  *
- * Parking spins briefly first (a pause instruction in a bounded loop, then a
- * few sched_yield calls) because on a multi-core machine the partner of a
- * channel hand-off usually answers within a microsecond, and a trip through
- * the kernel costs several. Only then does it sleep on a futex.
+ * parker_t: a one-shot wake-up. parker_unpark() gives the token (waking the
+ * owner if it sleeps); parker_park() returns once the token is there and
+ * takes it. A token given before park is not lost. Only the owner parks.
+ *
+ * lock_t: a mutual-exclusion lock for critical sections of a few dozen
+ * instructions (a channel's state). Zero-initialised means unlocked.
  */
 #ifndef COMMON_PARK_H
 #define COMMON_PARK_H
@@ -17,15 +19,38 @@
 #include <stdatomic.h>
 
 typedef struct {
-    atomic_int state; /* PARK_EMPTY, PARK_NOTIFIED or PARK_SLEEPING */
+    atomic_int state; /* empty, notified or sleeping: see park.c */
 } parker_t;
 
 /* Blocks until a token is available, then consumes it. */
 void parker_park(parker_t *p);
 
-/* Makes a token available and wakes the owner if it sleeps. After this
- * returns the caller must not assume p is still valid (the owner may have
- * returned and exited). */
+/* Makes a token available and wakes the owner if it sleeps. The owner may
+ * return (and its parker vanish) as soon as the token is visible, so the
+ * caller must not touch p afterwards. */
 void parker_unpark(parker_t *p);
+
+typedef struct {
+    atomic_int state; /* 0 free, 1 held, 2 held with sleepers */
+} lock_t;
+
+void lock_acquire_slow(lock_t *l);
+void lock_release_slow(lock_t *l);
+
+/* Acquires l: one compare-and-swap when it is free. */
+static inline void lock_acquire(lock_t *l)
+{
+    int expected = 0;
+    if (!atomic_compare_exchange_weak_explicit(&l->state, &expected, 1, memory_order_acquire,
+                                               memory_order_relaxed))
+        lock_acquire_slow(l);
+}
+
+/* Releases l, waking one sleeper if there is one. */
+static inline void lock_release(lock_t *l)
+{
+    if (atomic_exchange_explicit(&l->state, 0, memory_order_release) == 2)
+        lock_release_slow(l);
+}
 
 #endif
