@@ -31,6 +31,7 @@ LESSONS     := $(patsubst %/main.c,%,$(sort $(wildcard [0-9][0-9]-*/main.c)))
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 TEST_SRC    := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC   := $(sort $(wildcard bench/*.c))
+TEST_PROG_SRC := $(sort $(wildcard tests/programs/*.c))
 
 # A lesson's module: every .c in its folder but main.c (tests link it).
 module_src = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
@@ -58,7 +59,13 @@ $$($(1)_LIB): $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$$(CORE_SRC))
 $$($(1)_DIR)/bench: $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$$(BENCH_SRC)) $$($(1)_LIB)
 	$$(CC) $$($(1)_CFLAGS) $$^ -o $$@ $$(LDLIBS)
 
-$(1): $$($(1)_LIB) $$($(1)_PROGS) $$($(1)_TESTS) $$($(1)_BENCH)
+# Helper programs that tests run (tests/programs/*.c, each with a main).
+$(1)_TEST_PROGS := $$(patsubst tests/programs/%.c,$$($(1)_DIR)/tests/programs/%,$$(TEST_PROG_SRC))
+$$($(1)_DIR)/tests/programs/%: $$($(1)_DIR)/obj/tests/programs/%.o $$($(1)_LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$($(1)_CFLAGS) $$^ -o $$@ $$(LDLIBS)
+
+$(1): $$($(1)_LIB) $$($(1)_PROGS) $$($(1)_TESTS) $$($(1)_BENCH) $$($(1)_TEST_PROGS)
 
 -include $$(shell find $$($(1)_DIR)/obj -name '*.d' 2>/dev/null)
 endef
@@ -142,6 +149,9 @@ bench: release
 
 bench-go: release
 	@scripts/bench-go.sh build/bench
+
+# Further targets live in mk/*.mk (stress, fuzz, exercises, ...).
+-include $(sort $(wildcard mk/*.mk))
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

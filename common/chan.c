@@ -38,6 +38,7 @@
 
 #include "common/alloc.h"
 #include "common/chan_internal.h"
+#include "common/go_internal.h"
 #include "common/park.h"
 
 /* The waiters of one select share this: the first channel to complete one
@@ -74,6 +75,7 @@ struct chan {
     waitq_t         recvq; /* receivers waiting for a value */
     waitq_t         sendq; /* senders waiting for room or a receiver */
     atomic_size_t   refs;
+    uint64_t        id; /* for goroutine dumps: "chan #3" */
     void (*finalizer)(void *arg);
     void          *finalizer_arg;
     unsigned char *buf; /* cap * elem_size bytes, allocated with the struct */
@@ -147,6 +149,9 @@ chan_t *chan_make(size_t elem_size, size_t cap)
     c->cap = cap;
     c->buf = (unsigned char *)(c + 1);
     atomic_init(&c->refs, 1);
+    static atomic_uint_fast64_t last_id;
+    c->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
+    go_self(); /* the calling thread now uses the core: the watchdog counts it */
     return c;
 }
 
@@ -288,7 +293,10 @@ static int operate(chan_t *c, chan_op_t op, void *elem, bool block)
     me.parker = &me.own;
     waitq_push(op == CHAN_SEND ? &c->sendq : &c->recvq, &me);
     lock_release(&c->lock);
+    go_wait_begin(op == CHAN_SEND ? WAIT_CHAN_SEND : WAIT_CHAN_RECV, c->id, c->elem_size, c->cap,
+                  0);
     parker_park(&me.own);
+    go_wait_end();
     return me.success ? 0 : EPIPE; /* close zeroed a receiver's elem */
 }
 
@@ -463,7 +471,9 @@ static int select_wait(select_plan_t *p, chan_case_t *cases)
     }
     unlock_all(p, cases);
 
+    go_wait_begin(WAIT_SELECT, 0, 0, 0, p->active);
     parker_park(&sw.parker);
+    go_wait_end();
 
     lock_all(p, cases);
     for (size_t i = 0; i < p->active; i++) {
@@ -502,9 +512,11 @@ static int select_impl(chan_case_t *cases, size_t n, bool block)
     int chosen = -1;
     if (plan.active == 0) {
         parker_t never_woken = {0};
-        if (block) /* select {}: nothing can ever wake us */
+        if (block) { /* select {}: nothing can ever wake us */
+            go_wait_begin(WAIT_SELECT_EMPTY, 0, 0, 0, 0);
             for (;;)
                 parker_park(&never_woken);
+        }
     } else {
         waiter_t *partner = NULL;
         lock_all(&plan, cases);

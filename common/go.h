@@ -10,6 +10,7 @@
 #define COMMON_GO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Runs fn(arg) on a new thread. Returns 0, EINVAL if fn is NULL, EAGAIN if
@@ -26,6 +27,12 @@ int go_named(const char *name, void (*fn)(void *arg), void *arg);
  * counted from the moment go() returns 0. The core's own threads (the
  * timer thread) are not counted. */
 size_t go_count(void);
+
+/* Fault injection for tests: after `n` more goroutines have started, every
+ * go()/go_named() fails with EAGAIN, as if pthread_create had failed, until
+ * go_fail_reset(). Process-wide and thread-safe. */
+void go_fail_after(int64_t n);
+void go_fail_reset(void);
 
 /* Writes one line per running goroutine ("goroutine 7 [worker 2]") to out.
  * Returns the number of lines written. */

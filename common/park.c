@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <unistd.h>
 
+#include "common/go_internal.h"
+
 #ifdef __linux__
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -114,11 +116,16 @@ void parker_park(parker_t *p)
     /* EMPTY -> SLEEPING, or NOTIFIED -> EMPTY if the token arrived meanwhile. */
     if (atomic_fetch_sub_explicit(&p->state, 1, memory_order_acquire) == PARK_NOTIFIED)
         return;
-    for (;;) {
+    go_sleep_begin(p); /* the watchdog may now count us as asleep */
+    do
         futex_wait(&p->state, PARK_SLEEPING);
-        if (take_token(p))
-            return;
-    }
+    while (!take_token(p));
+    go_sleep_end();
+}
+
+bool parker_is_sleeping(parker_t *p)
+{
+    return atomic_load_explicit(&p->state, memory_order_relaxed) == PARK_SLEEPING;
 }
 
 void parker_unpark(parker_t *p)

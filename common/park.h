@@ -17,6 +17,7 @@
 #define COMMON_PARK_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 typedef struct {
     atomic_int state; /* empty, notified or sleeping: see park.c */
@@ -29,6 +30,10 @@ void parker_park(parker_t *p);
  * return (and its parker vanish) as soon as the token is visible, so the
  * caller must not touch p afterwards. */
 void parker_unpark(parker_t *p);
+
+/* True while the owner sleeps in the kernel and nobody has unparked it:
+ * what the deadlock watchdog asks. */
+bool parker_is_sleeping(parker_t *p);
 
 typedef struct {
     atomic_int state; /* 0 free, 1 held, 2 held with sleepers */

@@ -1,21 +1,31 @@
 /*
- * sync.c - sync.WaitGroup on a mutex and a condition variable.
+ * sync.c - sync.WaitGroup.
  *
- * Invariant (under wg->lock): count >= 0; when it reaches 0, every thread in
- * waitgroup_wait is woken. The count is only changed under the lock, so a
- * waiter can never miss the transition to zero.
+ * Invariant (under wg->lock): count >= 0, and `waiters` lists the threads
+ * blocked in waitgroup_wait, which only happens while count > 0. The change
+ * that brings count to 0 takes the whole list and, after dropping the lock,
+ * wakes each waiter. A waiter parks on its own stack (like a channel
+ * waiter), so the deadlock watchdog sees it as asleep in a core wait.
  */
 #include "common/sync.h"
 
 #include <stdio.h>
+
+#include "common/go_internal.h"
+#include "common/park.h"
+
+typedef struct waitgroup_waiter {
+    struct waitgroup_waiter *next;
+    parker_t                 parker;
+} waitgroup_waiter_t;
 
 void waitgroup_init(waitgroup_t *wg)
 {
     if (wg == NULL)
         return;
     pthread_mutex_init(&wg->lock, NULL);
-    pthread_cond_init(&wg->zero, NULL);
     wg->count = 0;
+    wg->waiters = NULL;
 }
 
 void waitgroup_add(waitgroup_t *wg, int64_t delta)
@@ -30,9 +40,17 @@ void waitgroup_add(waitgroup_t *wg, int64_t delta)
         return;
     }
     wg->count += delta;
-    if (wg->count == 0)
-        pthread_cond_broadcast(&wg->zero);
+    waitgroup_waiter_t *woken = NULL;
+    if (wg->count == 0) {
+        woken = wg->waiters;
+        wg->waiters = NULL;
+    }
     pthread_mutex_unlock(&wg->lock);
+    while (woken) {
+        waitgroup_waiter_t *next = woken->next; /* before the owner may return */
+        parker_unpark(&woken->parker);
+        woken = next;
+    }
 }
 
 void waitgroup_done(waitgroup_t *wg)
@@ -45,15 +63,21 @@ void waitgroup_wait(waitgroup_t *wg)
     if (wg == NULL)
         return;
     pthread_mutex_lock(&wg->lock);
-    while (wg->count > 0)
-        pthread_cond_wait(&wg->zero, &wg->lock);
+    if (wg->count == 0) {
+        pthread_mutex_unlock(&wg->lock);
+        return;
+    }
+    waitgroup_waiter_t me = {.next = wg->waiters};
+    wg->waiters = &me;
     pthread_mutex_unlock(&wg->lock);
+    go_wait_begin(WAIT_WAITGROUP, 0, 0, 0, 0);
+    parker_park(&me.parker);
+    go_wait_end();
 }
 
 void waitgroup_destroy(waitgroup_t *wg)
 {
     if (wg == NULL)
         return;
-    pthread_cond_destroy(&wg->zero);
     pthread_mutex_destroy(&wg->lock);
 }

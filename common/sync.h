@@ -11,10 +11,12 @@
 #include <pthread.h>
 #include <stdint.h>
 
+struct waitgroup_waiter;
+
 typedef struct waitgroup {
-    pthread_mutex_t lock;
-    pthread_cond_t  zero; /* broadcast when count drops to 0 */
-    int64_t         count;
+    pthread_mutex_t          lock;
+    int64_t                  count;
+    struct waitgroup_waiter *waiters; /* threads in waitgroup_wait, woken at zero */
 } waitgroup_t;
 
 /* Initialises wg with a count of 0. */

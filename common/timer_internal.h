@@ -9,6 +9,7 @@
 #ifndef COMMON_TIMER_INTERNAL_H
 #define COMMON_TIMER_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/timer.h"
@@ -25,6 +26,15 @@ timer_entry_t *timer_entry_start(int64_t when, duration_t period, void (*fire)(v
  * for it to return first, so after this returns fire will never run again.
  * NULL is ignored. */
 void timer_entry_stop(timer_entry_t *entry);
+
+/* Arms the core's one internal periodic entry (the deadlock watchdog). It
+ * is not counted by time_pending_timers() and is never stopped. Call once;
+ * a failure to start the thread leaves it unarmed. */
+void timer_internal_start(int64_t when, duration_t period, void (*fire)(void *arg), void *arg);
+
+/* True if no user timer is pending or firing: nothing but a program's own
+ * threads can wake a program's threads. */
+bool timer_user_timers_idle(void);
 
 /* 1 if the timer thread is running, else 0: the core's own threads, which
  * leak checks leave out of the OS thread count. */

@@ -1,0 +1,84 @@
+/*
+ * go_internal.h - the goroutine registry as the rest of the core sees it
+ * (not part of the public API).
+ *
+ * Every goroutine, and every other thread that used the core (the main
+ * thread above all), has a record. The blocking operations say what they
+ * wait on (go_wait_begin/go_wait_end) and the parker says when the thread
+ * is really asleep in the kernel; from those, runtime.c detects a deadlock
+ * and prints goroutine dumps.
+ */
+#ifndef COMMON_GO_INTERNAL_H
+#define COMMON_GO_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/park.h"
+
+typedef enum {
+    WAIT_NONE = 0,
+    WAIT_CHAN_RECV,
+    WAIT_CHAN_SEND,
+    WAIT_SELECT,
+    WAIT_SELECT_EMPTY, /* select with no case that can ever proceed */
+    WAIT_WAITGROUP,
+    WAIT_SEMAPHORE,
+} wait_reason_t;
+
+typedef struct goroutine {
+    struct goroutine *prev, *next; /* under the registry lock */
+    uint64_t          id;          /* 1 is the process's main thread */
+    bool              started_by_go;
+    void (*fn)(void *arg);
+    void *arg;
+    char  name[48];
+
+    /* What it waits on: written by the thread itself, read by dumps. */
+    int                  wait_depth; /* owner only: nested waits keep the outer reason */
+    atomic_int           wait_reason;
+    atomic_uint_fast64_t wait_chan_id;
+    atomic_size_t        wait_elem_size, wait_cap, wait_cases;
+
+    /* Asleep in the kernel on a parker: under sleep_lock. */
+    lock_t    sleep_lock;
+    parker_t *sleeping_on;
+    uint64_t  sleep_count; /* times it has gone to sleep */
+    int64_t   sleep_since;
+
+    /* The watchdog's notes from its previous scan (watchdog only). */
+    uint64_t seen_sleep_count;
+    bool     seen_asleep;
+} goroutine_t;
+
+/* This thread's record. A thread not started by go() is registered on its
+ * first call (that is what "the core knows the main thread" means); NULL
+ * only if its record could not be allocated. */
+goroutine_t *go_self(void);
+
+/* This thread's record if it has one, without registering it. */
+goroutine_t *go_self_if_known(void);
+
+/* Blocking operations bracket their wait with these. Nested calls (a
+ * semaphore acquire waiting in a select) keep the outermost reason. */
+void go_wait_begin(wait_reason_t reason, uint64_t chan_id, size_t elem_size, size_t cap,
+                   size_t cases);
+void go_wait_end(void);
+
+/* Called by the parker around a sleep in the kernel. */
+void go_sleep_begin(parker_t *p);
+void go_sleep_end(void);
+
+/* Iterating over every record: hold the lock while reading the list. */
+void         go_registry_lock(void);
+void         go_registry_unlock(void);
+goroutine_t *go_registry_first(void);
+
+/* One line per record ("goroutine 7 [chan receive, 2.0s]: worker 2 ...");
+ * all threads if include_others, else only goroutines started by go().
+ * Takes the registry lock. Returns the number of lines. */
+size_t go_dump_records(FILE *out, bool include_others);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * runtime.c - the watchdog: deadlock detection and goroutine dumps.
+ *
+ * A thread is "asleep" when its record says it sleeps on a parker and that
+ * parker's state is still SLEEPING: a waker always flips the state before
+ * anything else, so a thread someone has woken never looks asleep. One scan
+ * reads the threads one after another, and a thread still running early in
+ * the scan could wake one already read and then fall asleep itself. So a
+ * deadlock needs two scans in a row in which every thread is asleep with the
+ * same sleep count (it has not woken in between), and no timer pending or
+ * firing: then no thread ran between the scans, and none ever will.
+ *
+ * Only threads the core knows can be judged, so while the process has any
+ * other thread (counted in /proc/self/task) the watchdog never concludes.
+ */
+#include "common/runtime.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/go_internal.h"
+#include "common/leak.h"
+#include "common/timer.h"
+#include "common/timer_internal.h"
+
+enum { WATCHDOG_PERIOD_MS = 50 };
+
+static atomic_bool          watchdog_started;
+static atomic_int           detection = -1; /* -1: not decided yet */
+static volatile sig_atomic_t dump_requested;
+
+static bool detection_enabled(void)
+{
+    int on = atomic_load(&detection);
+    if (on < 0) {
+        const char *env = getenv("GOC_DEADLOCK");
+        on = !(env && strcmp(env, "0") == 0);
+        int undecided = -1;
+        atomic_compare_exchange_strong(&detection, &undecided, on);
+        on = atomic_load(&detection);
+    }
+    return on;
+}
+
+void runtime_deadlock_detection(bool enabled)
+{
+    atomic_store(&detection, enabled ? 1 : 0);
+}
+
+size_t runtime_dump(FILE *out)
+{
+    return go_dump_records(out, true);
+}
+
+static bool is_asleep(goroutine_t *g)
+{
+    lock_acquire(&g->sleep_lock);
+    bool asleep = g->sleeping_on != NULL && parker_is_sleeping(g->sleeping_on);
+    lock_release(&g->sleep_lock);
+    return asleep;
+}
+
+/* One scan; true if every known thread is asleep now and was asleep, without
+ * waking, at the previous scan. Updates each record's notes. */
+static bool everyone_stayed_asleep(void)
+{
+    bool stayed = true;
+    long threads = 0;
+    go_registry_lock();
+    for (goroutine_t *g = go_registry_first(); g; g = g->next, threads++) {
+        bool     asleep = is_asleep(g);
+        uint64_t count = g->sleep_count; /* changes only while awake */
+        if (!asleep || !g->seen_asleep || count != g->seen_sleep_count)
+            stayed = false;
+        g->seen_asleep = asleep;
+        g->seen_sleep_count = count;
+    }
+    go_registry_unlock();
+    /* A thread the core has never met (a raw pthread, a test runner's own
+     * thread, the sanitizer's) may be about to wake everyone: while the
+     * process has more threads than the core knows, never conclude. */
+    long unknown = leak_thread_count() - timer_core_threads() - threads;
+    return stayed && threads > 0 && unknown <= 0;
+}
+
+static void report_deadlock(void)
+{
+    fflush(stdout); /* what the program printed before it stuck */
+    fprintf(stderr, "fatal error: all goroutines are asleep - deadlock!\n\n");
+    runtime_dump(stderr);
+    fflush(stderr);
+    _exit(2); /* not exit(): we are on the timer thread, which exit() would join */
+}
+
+static void watchdog_tick(void *unused)
+{
+    (void)unused;
+    if (dump_requested) {
+        dump_requested = 0;
+        fprintf(stderr, "SIGQUIT: goroutine dump\n");
+        runtime_dump(stderr);
+        fflush(stderr);
+    }
+    if (detection_enabled() && timer_user_timers_idle() && everyone_stayed_asleep() &&
+        timer_user_timers_idle())
+        report_deadlock();
+}
+
+static void on_sigquit(int signo)
+{
+    (void)signo;
+    dump_requested = 1; /* the watchdog prints it: printing here is not safe */
+}
+
+static void install_sigquit_handler(void)
+{
+    struct sigaction current;
+    if (sigaction(SIGQUIT, NULL, &current) != 0 || current.sa_handler != SIG_DFL)
+        return; /* the program has its own plans for SIGQUIT */
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_sigquit;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGQUIT, &action, NULL);
+}
+
+void runtime_watchdog_start(void)
+{
+    bool expected = false;
+    if (!atomic_compare_exchange_strong(&watchdog_started, &expected, true))
+        return;
+    install_sigquit_handler();
+    int64_t first = time_now() + WATCHDOG_PERIOD_MS * TIME_MILLISECOND;
+    timer_internal_start(first, WATCHDOG_PERIOD_MS * TIME_MILLISECOND, watchdog_tick, NULL);
+}

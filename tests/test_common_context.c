@@ -1,0 +1,560 @@
+/*
+ * test_common_context.c - cancellation trees (common/context.h): propagation,
+ * deadlines, values, reference counting, and the races between cancel,
+ * deadlines, new children and releases.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "common/alloc.h"
+#include "common/context.h"
+#include "common/go.h"
+#include "common/sync.h"
+#include "common/timer.h"
+#include "tests/support/support.h"
+
+#define MS TIME_MILLISECOND
+#define HOUR (TIME_SECOND * 3600)
+
+static bool is_done(ctx_t *ctx)
+{
+    return chan_try_recv(ctx_done(ctx), NULL) == EPIPE;
+}
+
+static void wait_done_within(ctx_t *ctx, duration_t limit)
+{
+    chan_t     *bound = time_after(limit);
+    chan_case_t cases[2] = {chan_case_recv(ctx_done(ctx), NULL), chan_case_recv(bound, NULL)};
+    int         chosen = chan_select(cases, 2);
+    chan_release(bound);
+    cr_assert_eq(chosen, 0, "the context was not done within the bound");
+}
+
+Test(context, background, .timeout = 10)
+{
+    support_begin();
+    ctx_t *bg = ctx_background();
+    cr_assert_not_null(bg);
+    cr_assert_eq(ctx_background(), bg);
+    cr_assert_null(ctx_done(bg));
+    cr_assert_eq(ctx_err(bg), 0);
+    int64_t deadline = 42;
+    cr_assert_not(ctx_deadline(bg, &deadline));
+    cr_assert_eq(deadline, 42, "untouched without a deadline");
+    int key;
+    cr_assert_null(ctx_value(bg, &key));
+    cr_assert_eq(ctx_retain(bg), bg);
+    ctx_cancel(bg);
+    ctx_release(bg);
+    ctx_release(bg);
+    cr_assert_eq(ctx_err(bg), 0);
+    support_end();
+}
+
+Test(context, null_arguments, .timeout = 10)
+{
+    support_begin();
+    int key;
+    ctx_cancel(NULL);
+    ctx_release(NULL);
+    cr_assert_null(ctx_retain(NULL));
+    cr_assert_null(ctx_done(NULL));
+    cr_assert_eq(ctx_err(NULL), 0);
+    cr_assert_not(ctx_deadline(NULL, NULL));
+    cr_assert_null(ctx_value(NULL, &key));
+    errno = 0;
+    cr_assert_null(ctx_with_value(NULL, NULL, &key), "a NULL key is refused");
+    cr_assert_eq(errno, EINVAL);
+
+    ctx_t *c = ctx_with_cancel(NULL); /* NULL parent: background */
+    cr_assert_not_null(c);
+    cr_assert_not(ctx_deadline(c, NULL));
+    ctx_t *t = ctx_with_timeout(NULL, HOUR);
+    cr_assert(ctx_deadline(t, NULL));
+    ctx_t *v = ctx_with_value(NULL, &key, &key);
+    cr_assert_null(ctx_done(v), "a value child of background can never be done");
+    cr_assert_eq(ctx_value(v, &key), &key);
+    ctx_release(v);
+    ctx_release(t);
+    ctx_release(c);
+    support_end();
+}
+
+Test(context, cancel_is_idempotent_and_done_is_closed, .timeout = 10)
+{
+    support_begin();
+    ctx_t *c = ctx_with_cancel(NULL);
+    cr_assert_not_null(c);
+    cr_assert_not_null(ctx_done(c));
+    cr_assert_eq(ctx_err(c), 0);
+    cr_assert_eq(chan_try_recv(ctx_done(c), NULL), EAGAIN);
+    ctx_cancel(c);
+    cr_assert_eq(ctx_err(c), ECANCELED);
+    cr_assert(is_done(c));
+    ctx_cancel(c);
+    cr_assert_eq(ctx_err(c), ECANCELED);
+    cr_assert_eq(chan_recv(ctx_done(c), NULL), EPIPE, "a closed done is a broadcast");
+    ctx_release(c);
+    support_end();
+}
+
+Test(context, cancel_reaches_a_deep_chain, .timeout = 10)
+{
+    support_begin();
+    /* cancel holds every lock down the chain at once, as Go's does, and
+     * TSan's deadlock detector tracks at most 64 locks held by a thread:
+     * under TSan the chain stays below that. */
+#ifdef __SANITIZE_THREAD__
+    enum { DEPTH = 60 };
+#else
+    enum { DEPTH = 2000 };
+#endif
+    static ctx_t *chain[DEPTH];
+    int           key;
+    chain[0] = ctx_with_cancel(NULL);
+    for (int i = 1; i < DEPTH; i++) { /* value links in between, skipped by attachment */
+        chain[i] =
+            i % 3 == 0 ? ctx_with_value(chain[i - 1], &key, NULL) : ctx_with_cancel(chain[i - 1]);
+        cr_assert_not_null(chain[i]);
+    }
+    for (int i = 0; i < DEPTH; i++)
+        cr_assert_eq(ctx_err(chain[i]), 0);
+    ctx_cancel(chain[0]);
+    for (int i = 0; i < DEPTH; i++) { /* synchronously: no waiting */
+        cr_assert_eq(ctx_err(chain[i]), ECANCELED, "depth %d not canceled", i);
+        cr_assert(is_done(chain[i]));
+    }
+    for (int i = 0; i < DEPTH; i++) /* root first: children keep it alive */
+        ctx_release(chain[i]);
+    support_end();
+}
+
+Test(context, cancel_reaches_a_wide_tree, .timeout = 10)
+{
+    support_begin();
+    enum { WIDTH = 1000 };
+    static ctx_t *kids[WIDTH], *grandkids[WIDTH];
+    ctx_t        *root = ctx_with_cancel(NULL);
+    for (int i = 0; i < WIDTH; i++) {
+        kids[i] = ctx_with_cancel(root);
+        grandkids[i] = ctx_with_timeout(kids[i], HOUR);
+        cr_assert_not_null(grandkids[i]);
+    }
+    ctx_cancel(root);
+    for (int i = 0; i < WIDTH; i++) {
+        cr_assert_eq(ctx_err(kids[i]), ECANCELED);
+        cr_assert_eq(ctx_err(grandkids[i]), ECANCELED);
+        cr_assert(is_done(grandkids[i]));
+    }
+    ctx_release(root);
+    for (int i = WIDTH - 1; i >= 0; i--) {
+        ctx_release(kids[i]);
+        ctx_release(grandkids[i]);
+    }
+    support_end();
+}
+
+Test(context, child_cancel_touches_neither_parent_nor_siblings, .timeout = 10)
+{
+    support_begin();
+    ctx_t *parent = ctx_with_cancel(NULL);
+    ctx_t *a = ctx_with_cancel(parent);
+    ctx_t *b = ctx_with_cancel(parent);
+    ctx_t *a_child = ctx_with_cancel(a);
+    ctx_cancel(a);
+    cr_assert_eq(ctx_err(a), ECANCELED);
+    cr_assert_eq(ctx_err(a_child), ECANCELED);
+    cr_assert_eq(ctx_err(parent), 0);
+    cr_assert_eq(ctx_err(b), 0);
+    cr_assert_not(is_done(parent));
+    cr_assert_not(is_done(b));
+    ctx_cancel(parent);
+    cr_assert_eq(ctx_err(b), ECANCELED);
+    cr_assert_eq(ctx_err(a), ECANCELED, "the first reason stays");
+    ctx_release(a_child);
+    ctx_release(a);
+    ctx_release(b);
+    ctx_release(parent);
+    support_end();
+}
+
+Test(context, released_children_leave_the_parent, .timeout = 10)
+{
+    support_begin();
+    ctx_t  *parent = ctx_with_cancel(NULL);
+    int64_t with_parent_only = alloc_live();
+    for (int i = 0; i < 100; i++) {
+        ctx_t *child = ctx_with_cancel(parent);
+        if (i % 2)
+            ctx_cancel(child);
+        ctx_release(child); /* canceled or not, it leaves the parent's list */
+    }
+    cr_assert_eq(alloc_live(), with_parent_only, "the parent kept released children");
+    ctx_cancel(parent); /* walks the list: a freed child there would be a use after free */
+    ctx_release(parent);
+    support_end();
+}
+
+Test(context, parent_released_before_child, .timeout = 10)
+{
+    support_begin();
+    int    key, value;
+    ctx_t *parent = ctx_with_value(NULL, &key, &value);
+    ctx_t *mid = ctx_with_cancel(parent);
+    ctx_t *child = ctx_with_cancel(mid);
+    ctx_release(parent);
+    ctx_release(mid);
+    cr_assert_eq(ctx_value(child, &key), &value, "the child keeps its ancestors alive");
+    cr_assert_eq(ctx_err(child), 0);
+    ctx_cancel(child);
+    cr_assert_eq(ctx_err(child), ECANCELED);
+    ctx_release(child);
+    support_end();
+}
+
+Test(context, deadline_inherits_the_earlier_one, .timeout = 10)
+{
+    support_begin();
+    size_t  pending = time_pending_timers();
+    int64_t now = time_now(), got = 0;
+    ctx_t  *parent = ctx_with_deadline(NULL, now + HOUR);
+    int     key;
+    ctx_t  *value = ctx_with_value(parent, &key, NULL);
+    cr_assert(ctx_deadline(value, &got));
+    cr_assert_eq(got, now + HOUR, "a value context reports its parent's deadline");
+    ctx_t *later = ctx_with_deadline(value, now + 2 * HOUR);
+    cr_assert(ctx_deadline(later, &got));
+    cr_assert_eq(got, now + HOUR, "the parent's earlier deadline wins");
+    ctx_t *earlier = ctx_with_deadline(value, now + HOUR / 2);
+    cr_assert(ctx_deadline(earlier, &got));
+    cr_assert_eq(got, now + HOUR / 2);
+    ctx_t *plain = ctx_with_cancel(earlier);
+    cr_assert(ctx_deadline(plain, &got));
+    cr_assert_eq(got, now + HOUR / 2);
+    cr_assert_eq(time_pending_timers(), pending + 2, "`later` needs no timer of its own");
+    ctx_cancel(earlier);
+    cr_assert_eq(time_pending_timers(), pending + 1, "cancel gives the timer back");
+    ctx_release(plain);
+    ctx_release(earlier);
+    ctx_release(later);
+    ctx_release(value);
+    ctx_release(parent);
+    cr_assert_eq(time_pending_timers(), pending);
+    support_end();
+}
+
+Test(context, past_deadline_is_done_before_return, .timeout = 10)
+{
+    support_begin();
+    size_t pending = time_pending_timers();
+    ctx_t *past = ctx_with_deadline(NULL, time_now() - 1);
+    cr_assert_not_null(past);
+    cr_assert_eq(ctx_err(past), ETIMEDOUT);
+    cr_assert(is_done(past));
+    ctx_t *zero = ctx_with_timeout(NULL, 0);
+    cr_assert_eq(ctx_err(zero), ETIMEDOUT);
+    ctx_t *negative = ctx_with_timeout(NULL, -HOUR);
+    cr_assert_eq(ctx_err(negative), ETIMEDOUT);
+    ctx_t *child = ctx_with_cancel(past);
+    cr_assert_eq(ctx_err(child), ETIMEDOUT, "a child of a done context is born done");
+    cr_assert_eq(time_pending_timers(), pending, "no timer for a deadline already past");
+    ctx_release(child);
+    ctx_release(negative);
+    ctx_release(zero);
+    ctx_release(past);
+    support_end();
+}
+
+Test(context, timeout_fires_with_etimedout, .timeout = 10)
+{
+    support_begin();
+    int64_t start = time_now();
+    ctx_t  *c = ctx_with_timeout(NULL, 10 * MS);
+    cr_assert(ctx_err(c) == 0 || time_now() - start >= 10 * MS, "done before its deadline");
+    wait_done_within(c, 5 * TIME_SECOND);
+    int64_t took = time_now() - start;
+    cr_assert_geq(took, 10 * MS, "done before its deadline");
+    cr_assert_eq(ctx_err(c), ETIMEDOUT);
+    ctx_cancel(c);
+    cr_assert_eq(ctx_err(c), ETIMEDOUT, "the first reason wins");
+    ctx_release(c);
+    support_end();
+}
+
+Test(context, descendants_of_a_timed_out_parent_say_etimedout, .timeout = 10)
+{
+    support_begin();
+    int    key;
+    ctx_t *parent = ctx_with_timeout(NULL, 5 * MS);
+    ctx_t *child = ctx_with_cancel(parent);
+    ctx_t *value = ctx_with_value(child, &key, NULL);
+    ctx_t *grandchild = ctx_with_timeout(value, HOUR);
+    wait_done_within(grandchild, 5 * TIME_SECOND);
+    cr_assert_eq(ctx_err(grandchild), ETIMEDOUT);
+    cr_assert_eq(ctx_err(value), ETIMEDOUT);
+    cr_assert_eq(ctx_err(child), ETIMEDOUT);
+    ctx_t *late = ctx_with_cancel(value);
+    cr_assert_eq(ctx_err(late), ETIMEDOUT);
+    ctx_release(late);
+    ctx_release(grandchild);
+    ctx_release(value);
+    ctx_release(child);
+    ctx_release(parent);
+    support_end();
+}
+
+Test(context, cancel_before_deadline_stays_ecanceled, .timeout = 10)
+{
+    support_begin();
+    int64_t start = time_now();
+    ctx_t  *c = ctx_with_timeout(NULL, 20 * MS);
+    ctx_t  *child = ctx_with_timeout(c, 10 * MS); /* its own timer, the earlier one */
+    ctx_cancel(c);
+    cr_assert_eq(ctx_err(c), ECANCELED);
+    int child_reason = ctx_err(child);
+    if (time_now() - start < 10 * MS) /* (a very slow machine may see the deadline first) */
+        cr_assert_eq(child_reason, ECANCELED);
+    chan_t *past_both = time_after(30 * MS);
+    chan_recv(past_both, NULL);
+    chan_release(past_both);
+    cr_assert_eq(ctx_err(c), ECANCELED, "a deadline passing later must not change the reason");
+    cr_assert_eq(ctx_err(child), child_reason, "the first reason wins");
+    ctx_release(child);
+    ctx_release(c);
+    support_end();
+}
+
+Test(context, values_nearest_ancestor_wins, .timeout = 10)
+{
+    support_begin();
+    int    k1, k2, missing, a, b, c;
+    ctx_t *v1 = ctx_with_value(NULL, &k1, &a);
+    ctx_t *cancel = ctx_with_cancel(v1);
+    ctx_t *v2 = ctx_with_value(cancel, &k2, &b);
+    ctx_t *shadow = ctx_with_value(v2, &k1, &c);
+    cr_assert_eq(ctx_value(v2, &k1), &a, "found through a cancelable ancestor");
+    cr_assert_eq(ctx_value(v2, &k2), &b);
+    cr_assert_eq(ctx_value(shadow, &k1), &c, "the nearest one shadows");
+    cr_assert_eq(ctx_value(v1, &k1), &a, "the ancestor still has its own");
+    cr_assert_null(ctx_value(shadow, &missing));
+    cr_assert_null(ctx_value(v1, &k2), "values do not flow up");
+
+    /* A value context is its parent for everything else. */
+    cr_assert_eq(ctx_done(shadow), ctx_done(cancel));
+    ctx_cancel(shadow);
+    ctx_cancel(v2);
+    cr_assert_eq(ctx_err(cancel), 0, "cancel on a value context does nothing");
+    ctx_cancel(cancel);
+    cr_assert_eq(ctx_err(shadow), ECANCELED);
+    cr_assert(is_done(shadow));
+    ctx_release(shadow);
+    ctx_release(v2);
+    ctx_release(cancel);
+    ctx_release(v1);
+    support_end();
+}
+
+/* ctx_err() != 0 and a closed done channel must agree in both directions,
+ * as seen from other threads, at the very moment of cancellation. */
+struct agree {
+    ctx_t      *ctx;
+    atomic_int  disagreements;
+    waitgroup_t wg;
+};
+
+static void watch_err_then_done(void *arg)
+{
+    struct agree *a = arg;
+    while (ctx_err(a->ctx) == 0)
+        ;
+    if (chan_try_recv(ctx_done(a->ctx), NULL) != EPIPE)
+        atomic_fetch_add(&a->disagreements, 1);
+    waitgroup_done(&a->wg);
+}
+
+static void watch_done_then_err(void *arg)
+{
+    struct agree *a = arg;
+    while (chan_try_recv(ctx_done(a->ctx), NULL) != EPIPE) /* spinning sees the close soonest */
+        ;
+    if (ctx_err(a->ctx) == 0)
+        atomic_fetch_add(&a->disagreements, 1);
+    waitgroup_done(&a->wg);
+}
+
+static void block_on_done_then_err(void *arg)
+{
+    struct agree *a = arg;
+    chan_recv(ctx_done(a->ctx), NULL);
+    if (ctx_err(a->ctx) == 0)
+        atomic_fetch_add(&a->disagreements, 1);
+    waitgroup_done(&a->wg);
+}
+
+Test(context, err_and_done_agree_across_threads, .timeout = 30)
+{
+    support_begin();
+    struct agree a = {.disagreements = 0};
+    waitgroup_init(&a.wg);
+    void (*watchers[])(void *) = {watch_err_then_done, watch_done_then_err, block_on_done_then_err};
+    enum { WATCHERS = sizeof watchers / sizeof watchers[0] };
+    for (int round = 0; round < 300; round++) {
+        a.ctx = round % 2 ? ctx_with_cancel(NULL) : ctx_with_timeout(NULL, 100 * TIME_MICROSECOND);
+        cr_assert_not_null(a.ctx);
+        waitgroup_add(&a.wg, WATCHERS);
+        for (int i = 0; i < WATCHERS; i++)
+            cr_assert_eq(go(watchers[i], &a), 0);
+        if (round % 2)
+            ctx_cancel(a.ctx);
+        waitgroup_wait(&a.wg);
+        ctx_release(a.ctx);
+    }
+    waitgroup_destroy(&a.wg);
+    cr_assert_eq(atomic_load(&a.disagreements), 0, "ctx_err and ctx_done disagreed");
+    support_end();
+}
+
+Test(context, deadlines_race_with_release, .timeout = 20)
+{
+    support_begin();
+    /* Deadlines right around now: the release meets the timer armed,
+     * firing, or fired. */
+    for (int i = 0; i < 2000; i++) {
+        ctx_t *parent = ctx_with_timeout(NULL, (i % 40) * TIME_MICROSECOND);
+        ctx_t *child = ctx_with_timeout(parent, (i % 7) * TIME_MICROSECOND);
+        cr_assert_not_null(child);
+        ctx_release(i % 2 ? parent : child);
+        ctx_release(i % 2 ? child : parent);
+    }
+    support_end();
+}
+
+/* The storm: a tree that grows while several threads cancel random nodes. */
+enum { STORM_INITIAL = 1000, STORM_ADDERS = 4, STORM_CANCELERS = 4, STORM_ADDS = 500 };
+enum { STORM_MAX = STORM_INITIAL + STORM_ADDERS * STORM_ADDS };
+
+struct storm {
+    _Atomic(ctx_t *) nodes[STORM_MAX];
+    atomic_int       count;
+    atomic_int       failures;
+    waitgroup_t      wg;
+};
+
+static ctx_t *storm_child(ctx_t *parent, unsigned r)
+{
+    static int key;
+    switch (r % 4) {
+    case 0:
+        return ctx_with_value(parent, &key, NULL);
+    case 1:
+        return ctx_with_timeout(parent, HOUR);
+    default:
+        return ctx_with_cancel(parent);
+    }
+}
+
+static void storm_adder(void *arg)
+{
+    struct storm *s = arg;
+    unsigned      seed = (unsigned)(uintptr_t)&seed;
+    for (int i = 0; i < STORM_ADDS; i++) {
+        ctx_t *parent = NULL;
+        while (parent == NULL) /* a slot may be claimed but not yet filled */
+            parent = atomic_load(&s->nodes[rand_r(&seed) % atomic_load(&s->count)]);
+        ctx_t *child = storm_child(parent, (unsigned)rand_r(&seed));
+        if (child == NULL) {
+            atomic_fetch_add(&s->failures, 1);
+            continue;
+        }
+        atomic_store(&s->nodes[atomic_fetch_add(&s->count, 1)], child);
+    }
+    waitgroup_done(&s->wg);
+}
+
+static void storm_canceler(void *arg)
+{
+    struct storm *s = arg;
+    unsigned      seed = (unsigned)(uintptr_t)&seed ^ 0x5bd1e995u;
+    for (int i = 0; i < 2000; i++) {
+        ctx_t *victim = atomic_load(&s->nodes[1 + rand_r(&seed) % (atomic_load(&s->count) - 1)]);
+        if (victim) /* a slot may be claimed but not yet filled */
+            ctx_cancel(victim);
+    }
+    waitgroup_done(&s->wg);
+}
+
+Test(context, cancel_storm, .timeout = 60)
+{
+    support_begin();
+    struct storm *s = calloc(1, sizeof *s);
+    cr_assert_not_null(s);
+    unsigned seed = 12345;
+    atomic_store(&s->nodes[0], ctx_with_cancel(NULL));
+    for (int i = 1; i < STORM_INITIAL; i++)
+        atomic_store(&s->nodes[i], storm_child(atomic_load(&s->nodes[rand_r(&seed) % i]),
+                                               (unsigned)rand_r(&seed)));
+    atomic_store(&s->count, STORM_INITIAL);
+    waitgroup_init(&s->wg);
+    waitgroup_add(&s->wg, STORM_ADDERS + STORM_CANCELERS);
+    for (int i = 0; i < STORM_ADDERS; i++)
+        cr_assert_eq(go_named("storm adder", storm_adder, s), 0);
+    for (int i = 0; i < STORM_CANCELERS; i++)
+        cr_assert_eq(go_named("storm canceler", storm_canceler, s), 0);
+    waitgroup_wait(&s->wg);
+    waitgroup_destroy(&s->wg);
+    cr_assert_eq(atomic_load(&s->failures), 0);
+    int n = atomic_load(&s->count);
+    cr_assert_eq(n, STORM_MAX);
+
+    ctx_t *root = atomic_load(&s->nodes[0]);
+    ctx_cancel(root);
+    for (int i = 0; i < n; i++) {
+        ctx_t *c = atomic_load(&s->nodes[i]);
+        int    err = ctx_err(c);
+        cr_assert(err == ECANCELED, "node %d: err %d after the root was canceled", i, err);
+        cr_assert(is_done(c), "node %d: done not closed", i);
+    }
+    for (int i = 0; i < n; i++) { /* release in a scrambled order */
+        int k = (int)(((long)i * 7919) % n);
+        ctx_release(atomic_load(&s->nodes[k]));
+    }
+    free(s);
+    cr_assert_eq(time_pending_timers(), 0);
+    support_end();
+}
+
+Test(context, allocation_failure_leaks_nothing, .timeout = 10)
+{
+    support_begin();
+    ctx_t *parent = ctx_with_cancel(NULL);
+    int    key;
+    size_t pending = time_pending_timers();
+    for (int kind = 0; kind < 3; kind++) {
+        for (int64_t budget = 0;; budget++) {
+            cr_assert_lt(budget, 100, "still failing with a large allocation budget");
+            int64_t live = alloc_live();
+            alloc_fail_after(budget);
+            errno = 0;
+            ctx_t *c = kind == 0   ? ctx_with_cancel(parent)
+                       : kind == 1 ? ctx_with_timeout(parent, HOUR)
+                                   : ctx_with_value(parent, &key, NULL);
+            int    err = errno;
+            alloc_fail_reset();
+            if (c != NULL) {
+                ctx_cancel(c);
+                ctx_release(c);
+                break;
+            }
+            cr_assert_eq(err, ENOMEM);
+            cr_assert_eq(alloc_live(), live, "a failed constructor leaked");
+            cr_assert_eq(time_pending_timers(), pending);
+        }
+    }
+    cr_assert_eq(ctx_err(parent), 0, "failures must not touch the parent");
+    ctx_cancel(parent);
+    ctx_release(parent);
+    support_end();
+}

@@ -1,0 +1,162 @@
+/*
+ * test_common_runtime.c - the deadlock watchdog and the goroutine dump.
+ *
+ * A deadlock ends the process, so each situation runs as its own small
+ * program (tests/programs/runtime_demo.c) and these tests read its exit
+ * status and what it printed.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/timer.h"
+#include "tests/support/support.h"
+
+static run_result_t run_demo(const char *mode, duration_t *elapsed)
+{
+    const char *argv[] = {mode, NULL};
+    int64_t     start = time_now();
+    run_result_t r = run_program("tests/programs/runtime_demo", argv);
+    *elapsed = time_now() - start;
+    return r;
+}
+
+/* ThreadSanitizer runs a thread of its own, which the core cannot see; the
+ * watchdog then never concludes (see common/runtime.h), so the tests that
+ * expect a report run in the other builds only. */
+#if defined(__SANITIZE_THREAD__)
+#define EXPECTS_REPORTS 0
+#else
+#define EXPECTS_REPORTS 1
+#endif
+
+#define DEADLOCK_LINE "fatal error: all goroutines are asleep - deadlock!"
+
+#if EXPECTS_REPORTS
+Test(runtime, two_goroutines_waiting_on_each_other_are_reported, .timeout = 30)
+{
+    support_begin();
+    duration_t   elapsed;
+    run_result_t r = run_demo("deadlock", &elapsed);
+    cr_assert_eq(r.exit_code, 2, "exit %d\nstdout:\n%s\nstderr:\n%s", r.exit_code, r.out, r.err);
+    cr_assert_not_null(strstr(r.err, DEADLOCK_LINE), "stderr:\n%s", r.err);
+    cr_assert_not_null(strstr(r.err, "[chan receive"), "stderr:\n%s", r.err);
+    cr_assert_eq(count_lines_containing(r.err, "]: first on chan #"), 1, "%s", r.err);
+    cr_assert_eq(count_lines_containing(r.err, "]: second on chan #"), 1, "%s", r.err);
+    cr_assert_eq(count_lines_containing(r.err, "goroutine 1 [waitgroup wait"), 1, "%s", r.err);
+    cr_assert_lt(elapsed, 1900 * TIME_MILLISECOND, "reported after %.2f s (the alarm is at 2 s)",
+                 (double)elapsed / TIME_SECOND);
+    run_result_free(&r);
+    support_end();
+}
+
+Test(runtime, the_dump_names_every_kind_of_wait, .timeout = 30)
+{
+    support_begin();
+    duration_t   elapsed;
+    run_result_t r = run_demo("states", &elapsed);
+    cr_assert_eq(r.exit_code, 2, "exit %d\nstderr:\n%s", r.exit_code, r.err);
+    const char *expected[] = {
+        "[waitgroup wait",          "]: main",
+        "[chan receive",            "]: receiver on chan #",
+        "[chan send",               "]: sender on chan #",
+        "[select, 2 cases",         "]: selector",
+        "[semaphore acquire",       "]: acquirer",
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i += 2) {
+        cr_assert_eq(count_lines_containing(r.err, expected[i + 1]), 1, "%s missing:\n%s",
+                     expected[i + 1], r.err);
+        const char *line = strstr(r.err, expected[i + 1]);
+        const char *start = line;
+        while (start > r.err && start[-1] != '\n')
+            start--;
+        cr_assert(strstr(start, expected[i]) && strstr(start, expected[i]) < line,
+                  "%s should be in state %s:\n%s", expected[i + 1], expected[i], r.err);
+    }
+    cr_assert_eq(count_lines_containing(r.err, "]: sender on chan #2 (elem 4 bytes, cap 0)"), 1,
+                 "the channel's identity:\n%s", r.err);
+    run_result_free(&r);
+    support_end();
+}
+
+#endif
+
+Test(runtime, a_thread_blocked_in_read_counts_as_running, .timeout = 30)
+{
+    support_begin();
+    duration_t   elapsed;
+    run_result_t r = run_demo("reader", &elapsed);
+    cr_assert_eq(r.exit_code, 0, "exit %d\nstderr:\n%s", r.exit_code, r.err);
+    cr_assert_null(strstr(r.err, DEADLOCK_LINE), "false report:\n%s", r.err);
+    cr_assert_not_null(strstr(r.out, "reader: woke up, no report"), "%s", r.out);
+    run_result_free(&r);
+    support_end();
+}
+
+Test(runtime, a_goroutine_in_time_sleep_counts_as_running, .timeout = 30)
+{
+    support_begin();
+    duration_t   elapsed;
+    run_result_t r = run_demo("sleeper", &elapsed);
+    cr_assert_eq(r.exit_code, 0, "exit %d\nstderr:\n%s", r.exit_code, r.err);
+    cr_assert_null(strstr(r.err, DEADLOCK_LINE), "false report:\n%s", r.err);
+    run_result_free(&r);
+    support_end();
+}
+
+#if EXPECTS_REPORTS
+Test(runtime, a_pending_timer_is_a_possible_waker, .timeout = 30)
+{
+    support_begin();
+    duration_t   elapsed;
+    run_result_t r = run_demo("timer", &elapsed);
+    cr_assert_eq(r.exit_code, 2, "exit %d\nstderr:\n%s", r.exit_code, r.err);
+    /* The report may only come after the timer fired. */
+    cr_assert_not_null(strstr(r.out, "timer fired"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+    cr_assert_geq(elapsed, 500 * TIME_MILLISECOND);
+    cr_assert_not_null(strstr(r.err, "]: timer waiter on chan #"), "%s", r.err);
+    run_result_free(&r);
+    support_end();
+}
+
+#endif
+
+Test(runtime, GOC_DEADLOCK_0_turns_it_off, .timeout = 30)
+{
+    support_begin();
+    setenv("GOC_DEADLOCK", "0", 1);
+    duration_t   elapsed;
+    run_result_t r = run_demo("deadlock", &elapsed);
+    unsetenv("GOC_DEADLOCK");
+    cr_assert_eq(r.exit_code, 3, "the alarm should end it: exit %d\nstderr:\n%s", r.exit_code,
+                 r.err);
+    cr_assert_null(strstr(r.err, DEADLOCK_LINE), "%s", r.err);
+    run_result_free(&r);
+    support_end();
+}
+
+Test(runtime, sigquit_prints_a_dump_and_the_program_goes_on, .timeout = 30)
+{
+    support_begin();
+    duration_t   elapsed;
+    run_result_t r = run_demo("sigquit", &elapsed);
+    cr_assert_eq(r.exit_code, 0, "exit %d\nstderr:\n%s", r.exit_code, r.err);
+    cr_assert_not_null(strstr(r.err, "SIGQUIT: goroutine dump"), "%s", r.err);
+    cr_assert_eq(count_lines_containing(r.err, "[chan receive"), 2, "%s", r.err);
+    cr_assert_not_null(strstr(r.out, "still running after SIGQUIT"), "%s", r.out);
+    run_result_free(&r);
+    support_end();
+}
+
+#if EXPECTS_REPORTS
+Test(runtime, the_watchdog_adds_no_thread_beyond_the_timer_thread, .timeout = 30)
+{
+    support_begin();
+    duration_t   elapsed;
+    run_result_t r = run_demo("threads", &elapsed);
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
+    cr_assert_not_null(strstr(r.out, "threads added by the core: 1\n"), "%s", r.out);
+    run_result_free(&r);
+    support_end();
+}
+#endif
