@@ -101,13 +101,14 @@ deps:
 	@scripts/install-deps.sh
 
 # ---------------------------------------------------------------- tests
-# tests/run-tests.sh CONFIG BIN... runs Criterion binaries (or the TSan
+# scripts/run-tests.sh CONFIG BIN... runs Criterion binaries (or the TSan
 # runner) and fails unless each one ran at least one test and all passed,
 # and no sanitizer or valgrind report was written.
 RUN_TESTS = scripts/run-tests.sh
 
 test: deps
-	@$(MAKE) --no-print-directory test-release test-asan test-tsan test-valgrind
+	@$(MAKE) --no-print-directory release asan tsan
+	@$(MAKE) --no-print-directory -j1 test-release test-asan test-tsan test-valgrind
 	@echo "make test: all configurations passed"
 
 test-release: release

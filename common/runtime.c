@@ -55,10 +55,13 @@ size_t runtime_dump(FILE *out)
     return go_dump_records(out, true);
 }
 
-static bool is_asleep(goroutine_t *g)
+/* True if g sleeps on a parker nobody has unparked; *sleeps is how many
+ * times it has gone to sleep (it changes only while g is awake). */
+static bool is_asleep(goroutine_t *g, uint64_t *sleeps)
 {
     lock_acquire(&g->sleep_lock);
     bool asleep = g->sleeping_on != NULL && parker_is_sleeping(g->sleeping_on);
+    *sleeps = g->sleep_count;
     lock_release(&g->sleep_lock);
     return asleep;
 }
@@ -71,8 +74,8 @@ static bool everyone_stayed_asleep(void)
     long threads = 0;
     go_registry_lock();
     for (goroutine_t *g = go_registry_first(); g; g = g->next, threads++) {
-        bool     asleep = is_asleep(g);
-        uint64_t count = g->sleep_count; /* changes only while awake */
+        uint64_t count;
+        bool     asleep = is_asleep(g, &count);
         if (!asleep || !g->seen_asleep || count != g->seen_sleep_count)
             stayed = false;
         g->seen_asleep = asleep;

@@ -1,0 +1,149 @@
+/*
+ * test_common_go.c - goroutines (common/go.h): go() runs the function on a
+ * new thread, go_count() counts it from go()'s return until the function
+ * returns, go_named() names it in go_dump() and for the OS, and bad
+ * arguments or a failed allocation start nothing.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/chan.h"
+#include "common/go.h"
+#include "common/sync.h"
+#include "tests/support/support.h"
+
+/* Blocks until its channel is closed; reports its thread id first. */
+typedef struct {
+    chan_t     *gate;
+    atomic_int  tid;
+    waitgroup_t started;
+} blocker_t;
+
+static void blocker(void *arg)
+{
+    blocker_t *b = arg;
+    chan_t    *gate = b->gate; /* its own reference, taken by start_blocker */
+    atomic_store(&b->tid, (int)gettid());
+    waitgroup_done(&b->started);
+    chan_recv(gate, NULL);
+    chan_release(gate);
+}
+
+static void start_blocker(blocker_t *b, const char *name)
+{
+    b->gate = chan_make(0, 0);
+    atomic_store(&b->tid, 0);
+    waitgroup_init(&b->started);
+    waitgroup_add(&b->started, 1);
+    chan_retain(b->gate);
+    cr_assert_eq(name ? go_named(name, blocker, b) : go(blocker, b), 0);
+    waitgroup_wait(&b->started);
+}
+
+static void stop_blocker(blocker_t *b)
+{
+    chan_close(b->gate);
+    chan_release(b->gate);
+    waitgroup_destroy(&b->started);
+}
+
+/* go_dump() into a string (free it). */
+static char *dump(size_t *lines)
+{
+    char  *text = NULL;
+    size_t size = 0;
+    FILE  *out = open_memstream(&text, &size);
+    cr_assert_not_null(out);
+    *lines = go_dump(out);
+    fclose(out);
+    return text;
+}
+
+Test(go, counts_a_goroutine_until_its_function_returns, .timeout = 10)
+{
+    support_begin();
+    size_t    base = go_count();
+    blocker_t b;
+    start_blocker(&b, NULL);
+    cr_assert_eq(go_count(), base + 1);
+    cr_assert_neq(atomic_load(&b.tid), (int)gettid(), "fn runs on another thread");
+    stop_blocker(&b);
+    support_end(); /* polls until go_count() is back to base */
+    cr_assert_eq(go_count(), base);
+}
+
+static atomic_int ran[64];
+
+static void mark(void *arg)
+{
+    atomic_fetch_add(&ran[(long)arg], 1);
+}
+
+Test(go, every_goroutine_runs_exactly_once, .timeout = 10)
+{
+    support_begin();
+    for (long i = 0; i < 64; i++)
+        atomic_store(&ran[i], 0);
+    for (long i = 0; i < 64; i++)
+        cr_assert_eq(go(mark, (void *)i), 0);
+    support_end();
+    for (int i = 0; i < 64; i++)
+        cr_assert_eq(atomic_load(&ran[i]), 1, "goroutine %d ran %d times", i, atomic_load(&ran[i]));
+}
+
+Test(go, go_named_shows_in_go_dump_and_as_the_thread_name, .timeout = 10)
+{
+    support_begin();
+    blocker_t named, anonymous;
+    start_blocker(&named, "stage square 42");
+    start_blocker(&anonymous, NULL);
+    size_t lines;
+    char  *text = dump(&lines);
+    cr_assert_geq(lines, 2);
+    cr_assert_not_null(strstr(text, "]: stage square 42"), "go_dump wrote:\n%s", text);
+    cr_assert_not_null(strstr(text, "]: goroutine"), "a NULL name reads \"goroutine\":\n%s", text);
+    size_t newlines = 0;
+    for (const char *p = text; *p; p++)
+        newlines += *p == '\n';
+    cr_assert_eq(newlines, lines, "go_dump returns the number of lines it wrote");
+    free(text);
+
+    char path[64], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", atomic_load(&named.tid));
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(comm, sizeof comm, f));
+    fclose(f);
+    cr_assert_str_eq(comm, "stage square 42\n", "the OS sees the first 15 bytes of the name");
+
+    stop_blocker(&named);
+    stop_blocker(&anonymous);
+    support_end();
+    text = dump(&lines);
+    cr_assert_null(strstr(text, "stage square 42"), "a returned goroutine is still listed");
+    free(text);
+}
+
+Test(go, bad_arguments_and_allocation_failure_start_nothing, .timeout = 10)
+{
+    support_begin();
+    size_t base = go_count();
+    cr_assert_eq(go(NULL, NULL), EINVAL);
+    cr_assert_eq(go_named("x", NULL, NULL), EINVAL);
+    cr_assert_eq(go_count(), base);
+
+    atomic_store(&ran[0], 0);
+    alloc_fail_after(0);
+    int rc = go(mark, (void *)0L);
+    alloc_fail_reset();
+    cr_assert(rc == ENOMEM || rc == EAGAIN, "go returned %d", rc);
+    cr_assert_eq(go_count(), base);
+    support_end();
+    cr_assert_eq(atomic_load(&ran[0]), 0, "fn ran although go() failed");
+}
