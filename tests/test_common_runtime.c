@@ -14,8 +14,8 @@
 
 static run_result_t run_demo(const char *mode, duration_t *elapsed)
 {
-    const char *argv[] = {mode, NULL};
-    int64_t     start = time_now();
+    const char  *argv[] = {mode, NULL};
+    int64_t      start = time_now();
     run_result_t r = run_program("tests/programs/runtime_demo", argv);
     *elapsed = time_now() - start;
     return r;
@@ -56,22 +56,22 @@ Test(runtime, the_dump_names_every_kind_of_wait, .timeout = 30)
     duration_t   elapsed;
     run_result_t r = run_demo("states", &elapsed);
     cr_assert_eq(r.exit_code, 2, "exit %d\nstderr:\n%s", r.exit_code, r.err);
-    const char *expected[] = {
-        "[waitgroup wait",          "]: main",
-        "[chan receive",            "]: receiver on chan #",
-        "[chan send",               "]: sender on chan #",
-        "[select, 2 cases",         "]: selector",
-        "[semaphore acquire",       "]: acquirer",
+    struct {
+        const char *state, *who;
+    } expected[] = {
+        {"[waitgroup wait", "]: main"},        {"[chan receive", "]: receiver on chan #"},
+        {"[chan send", "]: sender on chan #"}, {"[select, 2 cases", "]: selector"},
+        {"[semaphore acquire", "]: acquirer"},
     };
-    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i += 2) {
-        cr_assert_eq(count_lines_containing(r.err, expected[i + 1]), 1, "%s missing:\n%s",
-                     expected[i + 1], r.err);
-        const char *line = strstr(r.err, expected[i + 1]);
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        cr_assert_eq(count_lines_containing(r.err, expected[i].who), 1, "%s missing:\n%s",
+                     expected[i].who, r.err);
+        const char *line = strstr(r.err, expected[i].who);
         const char *start = line;
         while (start > r.err && start[-1] != '\n')
             start--;
-        cr_assert(strstr(start, expected[i]) && strstr(start, expected[i]) < line,
-                  "%s should be in state %s:\n%s", expected[i + 1], expected[i], r.err);
+        cr_assert(strstr(start, expected[i].state) && strstr(start, expected[i].state) < line,
+                  "%s should be in state %s:\n%s", expected[i].who, expected[i].state, r.err);
     }
     cr_assert_eq(count_lines_containing(r.err, "]: sender on chan #2 (elem 4 bytes, cap 0)"), 1,
                  "the channel's identity:\n%s", r.err);
