@@ -5,7 +5,7 @@
  *
  * Several tests need a thread to be really blocked inside a channel
  * operation before they go on (to prove an order, or that close wakes it).
- * Sleeping "long enough" would prove nothing, so wait_blocked() watches the
+ * Sleeping "long enough" would prove nothing, so support_wait_blocked() watches the
  * kernel instead: a thread that waits inside the core sleeps in the futex
  * system call, which /proc/self/task/TID/syscall shows.
  */
@@ -43,31 +43,6 @@
  * in the kernel on a futex, that is, has blocked inside the core. The same
  * futex wait must show on three polls in a row, so that a moment's wait for
  * some internal lock (of a sanitizer's runtime, say) is not taken for it. */
-static void wait_blocked(atomic_int *tid)
-{
-    char path[64], text[128], seen[128] = "";
-    int  same = 0;
-    for (int i = 0; i < 50000 && same < 3; i++) {
-        int   id = atomic_load(tid);
-        FILE *f = NULL;
-        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", id);
-        if (id != 0 && (f = fopen(path, "r")) != NULL) {
-            if (!fgets(text, sizeof text, f))
-                text[0] = '\0';
-            fclose(f);
-        } else {
-            text[0] = '\0';
-        }
-        int futex = atoi(text) == SYS_futex; /* "running" and "" parse as 0 */
-        same = futex && strcmp(text, seen) == 0 ? same + 1 : futex;
-        snprintf(seen, sizeof seen, "%s", text);
-        if (same < 3)
-            nanosleep(&(struct timespec){0, 200000}, NULL);
-    }
-    if (same < 3)
-        cr_assert_fail("thread %d never blocked in the channel", atomic_load(tid));
-}
-
 /* One goroutine doing one send or receive, and what came of it. */
 typedef struct {
     chan_t      *c;
@@ -99,7 +74,7 @@ static void start_blocked(void (*fn)(void *), party_t *p, chan_t *c, long value,
     *p = (party_t){.c = c, .value = value, .rc = -1, .wg = wg};
     waitgroup_add(wg, 1);
     cr_assert_eq(go(fn, p), 0);
-    wait_blocked(&p->tid);
+    support_wait_blocked(&p->tid);
 }
 
 Test(chan, refcount_frees_at_last_release, .timeout = 10)

@@ -4,7 +4,7 @@
  * atomicity (never two cases, never with itself), clean-up of the queues it
  * waited in, and large case counts.
  *
- * As in test_common_chan.c, wait_blocked() proves a thread is really asleep
+ * As in test_common_chan.c, support_wait_blocked() proves a thread is really asleep
  * inside the core (in the futex system call) before a test goes on.
  */
 #include <criterion/criterion.h>
@@ -40,31 +40,6 @@
  * in the kernel on a futex, that is, has blocked inside the core. The same
  * futex wait must show on three polls in a row, so that a moment's wait for
  * some internal lock (of a sanitizer's runtime, say) is not taken for it. */
-static void wait_blocked(atomic_int *tid)
-{
-    char path[64], text[128], seen[128] = "";
-    int  same = 0;
-    for (int i = 0; i < 50000 && same < 3; i++) {
-        int   id = atomic_load(tid);
-        FILE *f = NULL;
-        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", id);
-        if (id != 0 && (f = fopen(path, "r")) != NULL) {
-            if (!fgets(text, sizeof text, f))
-                text[0] = '\0';
-            fclose(f);
-        } else {
-            text[0] = '\0';
-        }
-        int futex = atoi(text) == SYS_futex; /* "running" and "" parse as 0 */
-        same = futex && strcmp(text, seen) == 0 ? same + 1 : futex;
-        snprintf(seen, sizeof seen, "%s", text);
-        if (same < 3)
-            nanosleep(&(struct timespec){0, 200000}, NULL);
-    }
-    if (same < 3)
-        cr_assert_fail("thread %d never blocked in the select", atomic_load(tid));
-}
-
 /* A goroutine running one chan_select over `cases`. */
 typedef struct {
     chan_case_t *cases;
@@ -91,7 +66,7 @@ static void start_select(selector_t *s, chan_case_t *cases, size_t n, int blocke
     waitgroup_add(&s->wg, 1);
     cr_assert_eq(go(do_select, s), 0);
     if (blocked)
-        wait_blocked(&s->tid);
+        support_wait_blocked(&s->tid);
 }
 
 static int finish_select(selector_t *s)
@@ -292,7 +267,7 @@ Test(select, a_waiting_select_also_chooses_at_random, .timeout = 30)
     int               v = 0, chosen;
     cr_assert_eq(go(waiting_chooser, &w), 0);
     for (int round = 0; round < ROUNDS; round++) {
-        wait_blocked(&w.tid); /* it sleeps with both cases queued on one channel */
+        support_wait_blocked(&w.tid); /* it sleeps with both cases queued on one channel */
         cr_assert_eq(chan_send(w.c, &v), 0);
         cr_assert_eq(chan_recv(w.ack, &chosen), 0);
         counts[chosen]++;
@@ -517,7 +492,7 @@ Test(select, a_send_case_hands_the_value_to_a_waiting_receiver, .timeout = 10)
     waitgroup_init(&r.wg);
     waitgroup_add(&r.wg, 1);
     cr_assert_eq(go(recv_one, &r), 0);
-    wait_blocked(&r.tid);
+    support_wait_blocked(&r.tid);
     chan_case_t send[] = {chan_case_send(c, &v)};
     cr_assert_eq(chan_try_select(send, 1), 0, "a waiting receiver makes the send ready");
     cr_assert_eq(finish_select(&r), 0);

@@ -3,7 +3,7 @@
  * across threads, a wait that returns at once, and a refused negative count.
  *
  * A waiter that has not returned yet is told apart from one that never
- * waited by wait_blocked(): a thread asleep in waitgroup_wait sleeps in the
+ * waited by support_wait_blocked(): a thread asleep in waitgroup_wait sleeps in the
  * futex system call, which /proc/self/task/TID/syscall shows.
  */
 #include <criterion/criterion.h>
@@ -24,31 +24,6 @@
  * in the kernel on a futex, that is, has blocked inside the core. The same
  * futex wait must show on three polls in a row, so that a moment's wait for
  * some internal lock (of a sanitizer's runtime, say) is not taken for it. */
-static void wait_blocked(atomic_int *tid)
-{
-    char path[64], text[128], seen[128] = "";
-    int  same = 0;
-    for (int i = 0; i < 50000 && same < 3; i++) {
-        int   id = atomic_load(tid);
-        FILE *f = NULL;
-        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", id);
-        if (id != 0 && (f = fopen(path, "r")) != NULL) {
-            if (!fgets(text, sizeof text, f))
-                text[0] = '\0';
-            fclose(f);
-        } else {
-            text[0] = '\0';
-        }
-        int futex = atoi(text) == SYS_futex; /* "running" and "" parse as 0 */
-        same = futex && strcmp(text, seen) == 0 ? same + 1 : futex;
-        snprintf(seen, sizeof seen, "%s", text);
-        if (same < 3)
-            nanosleep(&(struct timespec){0, 200000}, NULL);
-    }
-    if (same < 3)
-        cr_assert_fail("thread %d never blocked", atomic_load(tid));
-}
-
 /* A goroutine that waits on a wait group and then says so. */
 typedef struct {
     waitgroup_t *wg;
@@ -74,7 +49,7 @@ static void start_waiter(waiter_t *w, waitgroup_t *wg)
     waitgroup_init(&w->finished);
     waitgroup_add(&w->finished, 1);
     cr_assert_eq(go(waiter, w), 0);
-    wait_blocked(&w->tid);
+    support_wait_blocked(&w->tid);
     cr_assert_eq(atomic_load(&w->returned), 0, "waitgroup_wait returned with a count above 0");
 }
 
@@ -137,7 +112,7 @@ Test(waitgroup, wait_on_zero_returns_at_once_and_reuse_works, .timeout = 10)
         waiter_t w;
         start_waiter(&w, &wg);
         waitgroup_done(&wg);
-        wait_blocked(&w.tid); /* still asleep (a released waiter would have left) */
+        support_wait_blocked(&w.tid); /* still asleep (a released waiter would have left) */
         cr_assert_eq(atomic_load(&w.returned), 0, "one done of two released the waiter");
         waitgroup_done(&wg);
         join_waiter(&w);

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef GOC_BUILD_DIR
@@ -41,6 +43,31 @@ void support_end(void)
         cr_assert_fail("shutdown was not clean (see the report above)");
     }
     free(report);
+}
+
+void support_wait_blocked(atomic_int *tid)
+{
+    char path[64], text[128], seen[128] = "";
+    int  same = 0;
+    for (int i = 0; i < 50000 && same < 3; i++) {
+        int   id = atomic_load(tid);
+        FILE *f = NULL;
+        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", id);
+        if (id != 0 && (f = fopen(path, "r")) != NULL) {
+            if (!fgets(text, sizeof text, f))
+                text[0] = '\0';
+            fclose(f);
+        } else {
+            text[0] = '\0';
+        }
+        int futex = atoi(text) == SYS_futex; /* "running" and "" parse as 0 */
+        same = futex && strcmp(text, seen) == 0 ? same + 1 : futex;
+        snprintf(seen, sizeof seen, "%s", text);
+        if (same < 3)
+            nanosleep(&(struct timespec){0, 200000}, NULL);
+    }
+    if (same < 3)
+        cr_assert_fail("thread %d never blocked", atomic_load(tid));
 }
 
 /* Appends what is readable on fd to *buf; returns 0 at end of file. */
@@ -88,8 +115,8 @@ run_result_t run_program(const char *name, const char *const argv[])
     close(err_pipe[1]);
     cr_assert_eq(rc, 0, "cannot start %s: %s", path, strerror(rc));
 
-    run_result_t r = {0, calloc(1, 1), calloc(1, 1)};
-    size_t       out_len = 0, err_len = 0;
+    run_result_t  r = {0, calloc(1, 1), calloc(1, 1)};
+    size_t        out_len = 0, err_len = 0;
     struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
     int           open_fds = 2;
     while (open_fds > 0) {

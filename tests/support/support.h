@@ -14,6 +14,7 @@
 #ifndef TESTS_SUPPORT_H
 #define TESTS_SUPPORT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "common/leak.h"
@@ -26,6 +27,13 @@ void support_begin(void);
  * baseline; fails the test with a report naming the goroutines still running
  * otherwise. */
 void support_end(void);
+
+/* Waits until the thread whose id (gettid()) the goroutine stored in *tid
+ * is asleep in the kernel: /proc/self/task/TID/syscall shows the same futex
+ * wait three polls in a row (polling every 0.2 ms, 10 s at most). Fails the
+ * test otherwise. Sleeping "long enough" would prove nothing; this is how a
+ * test knows that a send, receive or select really blocked. */
+void support_wait_blocked(atomic_int *tid);
 
 /* The result of running a program to completion. */
 typedef struct {
