@@ -28,6 +28,7 @@
 #include "01-worker-pool/worker_pool.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #include "common/alloc.h"
 #include "common/go.h"
 #include "common/sync.h"
+#include "common/trace.h"
 
 struct worker {
     int                 id; /* 1..workers */
@@ -67,14 +69,23 @@ static void worker_main(void *arg)
     worker_pool_task_t  task;
 
     /* The step the article leaves out: a worker that never offers its channel
-     * is never given anything. It offers again after every task. */
+     * is never given anything. It offers again after every task. (The
+     * trace_* lines record spans for --trace and --timeline; see trace.h.) */
+    trace_wait("wait for task");
     while (chan_send(pool->free_workers, &self->tasks) == 0 && chan_recv(self->tasks, &task) == 0) {
+        trace_end();
         worker_pool_result_t result = {.id = task.id, .data = task.data, .worker = self->id};
+        trace_begin("task %" PRId64, task.id);
         result.err = pool->fn(pool->env, self->id, &task);
+        trace_end();
         /* results is closed only after every worker has returned, so this
          * delivers, as soon as the caller reads. */
+        trace_wait("send result %" PRId64, task.id);
         chan_send(pool->results, &result);
+        trace_end();
+        trace_wait("wait for task");
     }
+    trace_end();
     /* Our channel was closed: the dispatcher has nothing more for anyone. */
     waitgroup_done(&pool->workers_running);
 }
@@ -145,12 +156,16 @@ static int dispatch(struct worker_pool *pool, struct stop_watch *watch)
 {
     for (;;) {
         worker_pool_task_t task;
-        int                err = recv_unless_stopped(pool, watch, pool->queue, &task);
+        trace_wait("wait for the queue");
+        int err = recv_unless_stopped(pool, watch, pool->queue, &task);
+        trace_end();
         if (err != 0)
             return err;
 
         chan_t *worker;
+        trace_wait("wait for a free worker");
         err = recv_unless_stopped(pool, watch, pool->free_workers, &worker);
+        trace_end();
         /* The select picks at random among ready cases, so it may have taken
          * this worker although the stop was ready too: the stop wins. */
         if (err == 0)
@@ -160,7 +175,9 @@ static int dispatch(struct worker_pool *pool, struct stop_watch *watch)
             return err;
         }
         /* The worker offered this channel right before receiving on it. */
+        trace_wait("hand out task %" PRId64, task.id);
         chan_send(worker, &task);
+        trace_end();
     }
 }
 

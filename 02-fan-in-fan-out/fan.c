@@ -14,12 +14,14 @@
 #include "02-fan-in-fan-out/fan.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "common/go.h"
+#include "common/trace.h"
 
 chan_t *fan_chan_make(size_t cap)
 {
@@ -68,17 +70,25 @@ static void worker_run(void *arg)
      * both an item and done ready picks one at random. */
     while (ctx_err(w->ctx) == 0) {
         chan_case_t take[2] = {chan_case_recv(w->in, &item), chan_case_recv(done, NULL)};
-        int         chosen = chan_select(take, 2);
+        trace_wait("wait for a job"); /* spans for --trace/--timeline: common/trace.h */
+        int chosen = chan_select(take, 2);
+        trace_end();
         if (chosen != 0 || take[0].err != 0)
             break; /* done, input closed and drained, or select failed */
 
         int64_t result = 0;
-        if (w->fn(w->ctx, w->id, item.value, &result, w->arg) != 0)
+        trace_begin("job %" PRId64, item.value);
+        int dropped = w->fn(w->ctx, w->id, item.value, &result, w->arg);
+        trace_end();
+        if (dropped != 0)
             continue; /* the function dropped this item */
         if (ctx_err(w->ctx) != 0)
             break; /* fn may have cut its work short: its result means nothing */
         item.value = result;
-        if (send_or_done(w->out, &item, done) != 0)
+        trace_wait("send result %" PRId64, result);
+        int err = send_or_done(w->out, &item, done);
+        trace_end();
+        if (err != 0)
             break;
     }
 
@@ -174,7 +184,9 @@ static void merge_any(merger_t *m)
     m->cases[m->n] = chan_case_recv(done, NULL);
 
     while (open > 0 && ctx_err(m->ctx) == 0) {
+        trace_wait("wait for a result");
         int chosen = chan_select(m->cases, m->n + 1);
+        trace_end();
         if (chosen < 0 || (size_t)chosen == m->n)
             return; /* canceled (or select could not allocate: stop and close) */
         if (m->cases[chosen].err != 0) {
@@ -182,7 +194,10 @@ static void merge_any(merger_t *m)
             open--;
             continue;
         }
-        if (send_or_done(m->out, &item, done) != 0)
+        trace_wait("forward %" PRId64, item.value);
+        int err = send_or_done(m->out, &item, done);
+        trace_end();
+        if (err != 0)
             return;
     }
 }
@@ -226,7 +241,10 @@ static void merge_ordered(merger_t *m)
         size_t pick;
         while ((pick = pick_next(m, next, waiting == 0)) < m->n) {
             source_t *s = &m->sources[pick];
-            if (send_or_done(m->out, &s->head, done) != 0)
+            trace_wait("forward %" PRId64, s->head.value);
+            int err = send_or_done(m->out, &s->head, done);
+            trace_end();
+            if (err != 0)
                 return;
             next = s->head.seq + 1;
             s->state = SOURCE_WAITING;
@@ -236,7 +254,9 @@ static void merge_ordered(merger_t *m)
         if (waiting == 0 || ctx_err(m->ctx) != 0)
             return; /* every source closed and every slot sent, or canceled */
 
+        trace_wait("wait for the result of job %" PRIu64, next + 1);
         int chosen = chan_select(m->cases, m->n + 1);
+        trace_end();
         if (chosen < 0 || (size_t)chosen == m->n)
             return;
         m->cases[chosen].chan = NULL; /* slot full, or channel closed */

@@ -9,6 +9,10 @@
  *
  * At the end the program checks that every goroutine returned and every
  * allocation was freed, and exits 1 naming what is still running if not.
+ *
+ * --timeline and --trace FILE show the run as spans per goroutine (see
+ * common/trace.h). --leak runs the article's workers instead, which never
+ * close their result channels, to show what the leak check reports.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,12 +28,16 @@
 #include "common/go.h"
 #include "common/leak.h"
 #include "common/timer.h"
+#include "common/trace.h"
 
 typedef struct {
-    int64_t workers;
-    int64_t jobs;
-    int64_t work_ms;
-    bool    ordered;
+    int64_t     workers;
+    int64_t     jobs;
+    int64_t     work_ms;
+    bool        ordered;
+    const char *trace_path; /* --trace FILE, or NULL */
+    bool        timeline;   /* --timeline */
+    bool        leak;       /* --leak */
 } options_t;
 
 static void usage(FILE *to, const char *prog)
@@ -44,10 +52,15 @@ static void usage(FILE *to, const char *prog)
             "  -j, --jobs N      jobs to send (1-1000000, default 10)\n"
             "  -m, --work-ms MS  simulated work per job, in milliseconds (0-60000, default 250)\n"
             "  -o, --ordered     print results in job order (default: as they finish)\n"
+            "      --timeline    at exit, draw what each goroutine did over time\n"
+            "      --trace FILE  at exit, write the spans as Chrome trace JSON to FILE\n"
+            "                    (open it in https://ui.perfetto.dev)\n"
+            "      --leak        run the article's workers, which never close their result\n"
+            "                    channels, to see the leak check name what is stuck\n"
             "  -h, --help        show this help and exit\n"
             "\n"
-            "Exit status: 0 every job done and the shutdown was clean; 1 otherwise;\n"
-            "2 bad command line.\n",
+            "Exit status: 0 every job done and the shutdown was clean; 1 otherwise\n"
+            "(always with --leak); 2 bad command line.\n",
             prog);
 }
 
@@ -55,10 +68,17 @@ static void usage(FILE *to, const char *prog)
  * --help, 2 after bad input, with the reason and the usage on stderr). */
 static int parse_options(int argc, char **argv, const char *prog, options_t *opt)
 {
+    enum { OPT_TIMELINE = 256, OPT_TRACE, OPT_LEAK };
     static const struct option longopts[] = {
-        {"workers", required_argument, NULL, 'w'}, {"jobs", required_argument, NULL, 'j'},
-        {"work-ms", required_argument, NULL, 'm'}, {"ordered", no_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"workers", required_argument, NULL, 'w'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"work-ms", required_argument, NULL, 'm'},
+        {"ordered", no_argument, NULL, 'o'},
+        {"timeline", no_argument, NULL, OPT_TIMELINE},
+        {"trace", required_argument, NULL, OPT_TRACE},
+        {"leak", no_argument, NULL, OPT_LEAK},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     *opt = (options_t){.workers = 3, .jobs = 10, .work_ms = 250, .ordered = false};
 
@@ -79,19 +99,20 @@ static int parse_options(int argc, char **argv, const char *prog, options_t *opt
         case 'o':
             opt->ordered = true;
             break;
+        case OPT_TIMELINE:
+            opt->timeline = true;
+            break;
+        case OPT_TRACE:
+            opt->trace_path = optarg;
+            break;
+        case OPT_LEAK:
+            opt->leak = true;
+            break;
         case 'h':
             usage(stdout, prog);
             return 0;
-        case ':':
-            fprintf(stderr, "%s: %s needs a value\n", prog, argv[optind - 1]);
-            err = EINVAL;
-            break;
         default:
-            if (optopt != 0)
-                fprintf(stderr, "%s: unknown option '-%c'\n", prog, optopt);
-            else
-                fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[optind - 1]);
-            err = EINVAL;
+            err = cli_option_error(prog, c, argv);
             break;
         }
         if (err != 0) {
@@ -124,7 +145,10 @@ static void produce(void *arg)
         fan_item_t  item = {(uint64_t)(job - 1), job};
         chan_case_t cases[2] = {chan_case_send(p->jobs, &item),
                                 chan_case_recv(ctx_done(p->ctx), NULL)};
-        if (chan_select(cases, 2) != 0 || cases[0].err != 0)
+        trace_wait("send job %" PRId64, job);
+        int chosen = chan_select(cases, 2);
+        trace_end();
+        if (chosen != 0 || cases[0].err != 0)
             break; /* canceled (or the channel was closed under us) */
     }
     chan_close(p->jobs);
@@ -201,8 +225,14 @@ static int run(const options_t *opt)
     if (err == 0) {
         printf("Collecting results...\n");
         fan_item_t item;
-        while (chan_recv(merged, &item) == 0)
+        for (;;) {
+            trace_wait("wait for a result");
+            int rc = chan_recv(merged, &item);
+            trace_end();
+            if (rc != 0)
+                break;
             printf("Result: %" PRId64 " (job %" PRIu64 ")\n", item.value, item.seq + 1);
+        }
         /* merged closes only after every worker has closed its output, which
          * a worker does on its way out. */
         printf("All workers finished.\n");
@@ -214,10 +244,103 @@ static int run(const options_t *opt)
     return err;
 }
 
+/* ---------------------------------------------------------------- --leak */
+
+/* The article's worker, its bug kept on purpose: it ranges over the jobs,
+ * sends each result, and returns WITHOUT closing its result channel. The
+ * merger (this lesson's fan_in, which is right) closes the merged channel
+ * only once every input is closed, so it never does: the merger waits for
+ * ever, and so would a main that ranges over the merged channel. Here main
+ * gives up once no result has come for a while, so that the program
+ * reaches its leak check instead of hanging. */
+typedef struct {
+    chan_t    *jobs, *out; /* the worker's own references */
+    int        id;
+    duration_t work;
+} leaky_worker_t;
+
+static void leaky_worker_main(void *arg)
+{
+    leaky_worker_t *w = arg;
+    fan_item_t      item;
+    trace_wait("wait for a job");
+    while (chan_recv(w->jobs, &item) == 0) {
+        trace_end();
+        printf("Worker %d processing job %" PRId64 "\n", w->id, item.value);
+        trace_begin("job %" PRId64, item.value);
+        time_sleep(w->work);
+        trace_end();
+        item.value *= item.value;
+        trace_wait("send result %" PRId64, item.value);
+        chan_send(w->out, &item);
+        trace_end();
+        trace_wait("wait for a job");
+    }
+    trace_end();
+    /* THE BUG: the article returns here; chan_close(w->out) is missing. */
+    chan_release(w->out);
+    chan_release(w->jobs);
+    goc_free(w);
+}
+
+static int run_leaky(const options_t *opt)
+{
+    duration_t patience = 2 * opt->work_ms * TIME_MILLISECOND + 200 * TIME_MILLISECOND;
+    printf("--leak: the article's workers, which never close their result channels.\n"
+           "Expect every result, then no end: main gives up after %lld ms without one.\n",
+           (long long)(patience / TIME_MILLISECOND));
+    ctx_t   *ctx = ctx_with_cancel(NULL);
+    chan_t  *jobs = fan_chan_make(0);
+    chan_t **outs = goc_calloc((size_t)opt->workers, sizeof *outs);
+    if (ctx == NULL || jobs == NULL || outs == NULL || start_producer(ctx, jobs, opt->jobs) != 0)
+        return ENOMEM;
+    for (int64_t i = 0; i < opt->workers; i++) {
+        leaky_worker_t *w = goc_malloc(sizeof *w);
+        outs[i] = fan_chan_make(0);
+        if (w == NULL || outs[i] == NULL)
+            return ENOMEM;
+        *w = (leaky_worker_t){chan_retain(jobs), chan_retain(outs[i]), (int)i + 1,
+                              opt->work_ms * TIME_MILLISECOND};
+        char name[32];
+        snprintf(name, sizeof name, "worker %d", w->id);
+        go_named(name, leaky_worker_main, w);
+    }
+    /* The article's merge has no context: nothing can tell it to stop. */
+    chan_t *merged = fan_in(NULL, outs, (size_t)opt->workers);
+    if (merged == NULL)
+        return errno;
+    printf("Collecting results...\n");
+    int64_t received = 0;
+    for (;;) {
+        fan_item_t  item;
+        chan_t     *timer = time_after(patience);
+        chan_case_t cases[2] = {chan_case_recv(merged, &item), chan_case_recv(timer, NULL)};
+        trace_wait("wait for a result");
+        int chosen = chan_select(cases, 2);
+        trace_end();
+        chan_release(timer);
+        if (chosen != 0 || cases[0].err != 0)
+            break;
+        printf("Result: %" PRId64 " (job %" PRIu64 ")\n", item.value, item.seq + 1);
+        received++;
+    }
+    printf("Main: %" PRId64 " of %" PRId64 " results, but the merged channel never closed;"
+           " giving up after %lld ms.\n",
+           received, opt->jobs, (long long)(patience / TIME_MILLISECOND));
+    /* Main lets go of what it holds; the merger holds its own references. */
+    for (int64_t i = 0; i < opt->workers; i++)
+        chan_release(outs[i]);
+    goc_free(outs);
+    chan_release(jobs);
+    chan_release(merged);
+    ctx_cancel(ctx);
+    ctx_release(ctx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *path = argc > 0 ? argv[0] : "02-fan-in-fan-out";
-    const char *prog = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *prog = cli_program_name(argc > 0 ? argv[0] : "02-fan-in-fan-out");
     options_t   opt;
     int         status = parse_options(argc, argv, prog, &opt);
     if (status >= 0)
@@ -225,13 +348,17 @@ int main(int argc, char **argv)
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* watch it live even through a pipe */
     leak_snapshot_t before = leak_snapshot();
+    if (opt.timeline || opt.trace_path != NULL)
+        trace_enable();
 
     printf("Fan-out: %" PRId64 " workers, %" PRId64 " jobs, %" PRId64
            " ms of work each; fan-in: %s\n",
            opt.workers, opt.jobs, opt.work_ms, opt.ordered ? "ordered" : "as they finish");
-    int err = run(&opt);
+    int err = opt.leak ? run_leaky(&opt) : run(&opt);
     if (err != 0)
         fprintf(stderr, "%s: cannot start: %s\n", prog, strerror(err));
+    if (trace_finish(prog, opt.trace_path, opt.timeline ? stdout : NULL) != 0 && err == 0)
+        err = EIO;
 
     if (leak_check(&before, 0, stderr) != 0) {
         fprintf(stderr, "%s: shutdown was not clean\n", prog);

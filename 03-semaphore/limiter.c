@@ -14,6 +14,7 @@
 #include "03-semaphore/limiter.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "common/sema.h"
 #include "common/sync.h"
 #include "common/timer.h"
+#include "common/trace.h"
 
 struct limiter {
     limiter_kind_t kind;
@@ -169,6 +171,7 @@ struct run {
     pthread_mutex_t      report_lock; /* guards everything below, and orders events */
     int64_t              in_use;
     limiter_stats_t      stats;
+    int                  failure; /* the first error that was not the context's */
 };
 
 /* Updates the counts and reports the event as one step, so the sequence of
@@ -215,16 +218,27 @@ static void task_main(void *arg)
     int err = ctx_err(job->ctx);
     if (err == 0 && !limiter_try_acquire(run->limiter, task->weight)) {
         report(run, task, LIMITER_WAITING, 0);
+        /* Spans for --trace and --timeline: see common/trace.h. */
+        trace_wait("wait for %" PRId64 " slot%s", task->weight, task->weight == 1 ? "" : "s");
         err = limiter_acquire(run->limiter, job->ctx, task->weight);
+        trace_end();
     }
-    if (err != 0) {
+    if (err != 0 && err != ctx_err(job->ctx)) {
+        /* Not a deadline or a cancel: the run failed (out of memory). */
+        pthread_mutex_lock(&run->report_lock);
+        if (run->failure == 0)
+            run->failure = err;
+        pthread_mutex_unlock(&run->report_lock);
+    } else if (err != 0) {
         report(run, task, LIMITER_GAVE_UP, err);
     } else {
         report(run, task, LIMITER_STARTED, 0);
+        trace_begin("hold %" PRId64 " slot%s", task->weight, task->weight == 1 ? "" : "s");
         if (job->work_fn != NULL)
             job->work_fn(job->arg, task->number, task->weight);
         else
             time_sleep(job->work);
+        trace_end();
         /* Report before releasing: once the tokens are back another task
          * may start and report, and it must not see ours still counted. */
         report(run, task, LIMITER_FINISHED, 0);
@@ -271,8 +285,12 @@ int limiter_run(limiter_t *l, const limiter_job_t *job, limiter_stats_t *stats)
             break; /* the tasks already running still finish below */
         }
     }
+    trace_wait("wait for the tasks");
     waitgroup_wait(&run.done);
+    trace_end();
 
+    if (err == 0)
+        err = run.failure;
     run.stats.elapsed_ns = time_now() - run.started_at;
     if (stats != NULL)
         *stats = run.stats;

@@ -8,9 +8,13 @@
  * that a fair (FIFO) semaphore does not starve it; --timeout-ms bounds the
  * waiting with a context; --channel uses the buffered-channel semaphore.
  *
+ * --timeline and --trace FILE show the run as spans per goroutine (see
+ * common/trace.h). --leak runs tasks whose error path returns without
+ * giving the slot back, to show what the leak check reports.
+ *
  * Exit status: 0 after a clean run (tasks that gave up at a deadline are a
  * normal outcome, not an error), 1 if the run failed or shutdown was not
- * clean, 2 for bad usage.
+ * clean (always with --leak), 2 for bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,9 +26,13 @@
 
 #include "03-semaphore/limiter.h"
 #include "common/alloc.h"
+#include "common/chan.h"
 #include "common/cli.h"
 #include "common/context.h"
+#include "common/go.h"
 #include "common/leak.h"
+#include "common/timer.h"
+#include "common/trace.h"
 
 /* The article: 10 tasks, 3 at a time, 2 s of work each (8 s in all).
  * Scaled: 500 ms of work, so the four rounds take about 2 s. */
@@ -33,12 +41,15 @@
 #define DEFAULT_WORK_MS 500
 
 typedef struct {
-    int     tasks;
-    int64_t limit;
-    int64_t work_ms;
-    int64_t timeout_ms; /* 0: no timeout, as in the article */
-    bool    weighted;
-    bool    channel;
+    int         tasks;
+    int64_t     limit;
+    int64_t     work_ms;
+    int64_t     timeout_ms; /* 0: no timeout, as in the article */
+    bool        weighted;
+    bool        channel;
+    const char *trace_path; /* --trace FILE, or NULL */
+    bool        timeline;   /* --timeline */
+    bool        leak;       /* --leak */
 } options_t;
 
 static void usage(FILE *out, const char *prog)
@@ -55,6 +66,11 @@ static void usage(FILE *out, const char *prog)
             "  --timeout-ms N   give up waiting for a slot after N ms (default: wait forever)\n"
             "  --weighted       task LIMIT+1 is a big job that needs every slot at once\n"
             "  --channel        use a buffered channel as the semaphore (no weights)\n"
+            "  --timeline       at exit, draw what each goroutine did over time\n"
+            "  --trace FILE     at exit, write the spans as Chrome trace JSON to FILE\n"
+            "                   (open it in https://ui.perfetto.dev)\n"
+            "  --leak           run tasks whose error path forgets to release the slot,\n"
+            "                   to see the leak check name the tasks left waiting\n"
             "  --help           show this help and exit\n"
             "\n"
             "Default: the weighted semaphore (golang.org/x/sync/semaphore's design).\n",
@@ -65,12 +81,19 @@ static void usage(FILE *out, const char *prog)
 static int parse(int argc, char **argv, options_t *opt, bool *help)
 {
     static const struct option longopts[] = {
-        {"tasks", required_argument, NULL, 't'},   {"limit", required_argument, NULL, 'l'},
-        {"work-ms", required_argument, NULL, 'w'}, {"timeout-ms", required_argument, NULL, 'o'},
-        {"weighted", no_argument, NULL, 'W'},      {"channel", no_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"tasks", required_argument, NULL, 't'},
+        {"limit", required_argument, NULL, 'l'},
+        {"work-ms", required_argument, NULL, 'w'},
+        {"timeout-ms", required_argument, NULL, 'o'},
+        {"weighted", no_argument, NULL, 'W'},
+        {"channel", no_argument, NULL, 'c'},
+        {"timeline", no_argument, NULL, 'T'},
+        {"trace", required_argument, NULL, 'f'},
+        {"leak", no_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    const char *prog = argv[0];
+    const char *prog = cli_program_name(argv[0]);
     int64_t     tasks = DEFAULT_TASKS;
     int         c;
     opterr = 0; /* we print our own messages */
@@ -95,19 +118,20 @@ static int parse(int argc, char **argv, options_t *opt, bool *help)
         case 'c':
             opt->channel = true;
             break;
+        case 'T':
+            opt->timeline = true;
+            break;
+        case 'f':
+            opt->trace_path = optarg;
+            break;
+        case 'L':
+            opt->leak = true;
+            break;
         case 'h':
             *help = true;
             return 0;
-        case ':':
-            fprintf(stderr, "%s: %s needs a value\n", prog, argv[optind - 1]);
-            err = EINVAL;
-            break;
         default:
-            if (optopt != 0)
-                fprintf(stderr, "%s: unknown option '-%c'\n", prog, optopt);
-            else
-                fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[optind - 1]);
-            err = EINVAL;
+            err = cli_option_error(prog, c, argv);
             break;
         }
         if (err != 0)
@@ -208,9 +232,93 @@ static int run(const options_t *opt)
     return err;
 }
 
+/* ---------------------------------------------------------------- --leak */
+
+/* The mistake this pattern invites: an early return that skips the
+ * release. In Go it is a missing `defer sem.Release(1)`; in C every error
+ * path must give the slot back by hand. Here every even-numbered task
+ * "fails" after its work and returns holding its slot. Each such task
+ * takes a slot away for good; once `limit` of them have, the tasks still
+ * queued wait for ever. Main does not (that would hide the lesson in a
+ * hang): it gives up once no task has returned for a while, and the leak
+ * check at exit names the tasks left waiting. */
+typedef struct {
+    limiter_t *limiter;
+    chan_t    *returned; /* task numbers, cap tasks: never blocks */
+    duration_t work;
+} leaky_run_t;
+
+typedef struct {
+    leaky_run_t *run;
+    int          number;
+} leaky_task_t;
+
+static void leaky_task_main(void *arg)
+{
+    leaky_task_t *task = arg;
+    leaky_run_t  *run = task->run;
+    trace_wait("wait for 1 slot");
+    limiter_acquire(run->limiter, NULL, 1); /* no context: it waits as long as it takes */
+    trace_end();
+    printf("Task %d: start (%" PRId64 "/%" PRId64 " slots in use)\n", task->number,
+           limiter_held(run->limiter), limiter_limit(run->limiter));
+    trace_begin("hold 1 slot");
+    time_sleep(run->work);
+    trace_end();
+    if (task->number % 2 == 0) {
+        printf("Task %d: failed; returns WITHOUT releasing its slot\n", task->number);
+        chan_send(run->returned, &task->number);
+        return; /* THE BUG: limiter_release(run->limiter, 1) is skipped */
+    }
+    printf("Task %d: finish, slot released\n", task->number);
+    limiter_release(run->limiter, 1);
+    chan_send(run->returned, &task->number);
+}
+
+static int run_leaky(const options_t *opt)
+{
+    duration_t patience = 2 * opt->work_ms * TIME_MILLISECOND + 200 * TIME_MILLISECOND;
+    printf("--leak: %d tasks, %" PRId64 " slots; every even-numbered task fails and returns\n"
+           "without releasing its slot. Main gives up after %lld ms with no task returning.\n",
+           opt->tasks, opt->limit, (long long)(patience / TIME_MILLISECOND));
+    /* Nothing here is freed: the tasks left waiting still use all of it. */
+    leaky_run_t  *run = goc_malloc(sizeof *run);
+    leaky_task_t *tasks = goc_calloc((size_t)opt->tasks, sizeof *tasks);
+    if (run == NULL || tasks == NULL)
+        return ENOMEM;
+    run->limiter = limiter_new(opt->channel ? LIMITER_CHAN : LIMITER_SEMA, opt->limit);
+    run->returned = chan_make(sizeof(int), (size_t)opt->tasks);
+    run->work = opt->work_ms * TIME_MILLISECOND;
+    if (run->limiter == NULL || run->returned == NULL)
+        return ENOMEM;
+    for (int i = 0; i < opt->tasks; i++) {
+        tasks[i] = (leaky_task_t){run, i + 1};
+        char name[32];
+        snprintf(name, sizeof name, "task %d", i + 1);
+        go_named(name, leaky_task_main, &tasks[i]);
+    }
+    int returned = 0;
+    for (; returned < opt->tasks; returned++) {
+        chan_t     *timer = time_after(patience);
+        chan_case_t cases[2] = {chan_case_recv(run->returned, NULL), chan_case_recv(timer, NULL)};
+        trace_wait("wait for the tasks");
+        int chosen = chan_select(cases, 2);
+        trace_end();
+        chan_release(timer);
+        if (chosen != 0)
+            break;
+    }
+    printf("Main: %d of %d tasks returned; %" PRId64 "/%" PRId64
+           " slots are held by tasks that are gone.\n"
+           "Main: nothing for %lld ms, giving up on the rest.\n",
+           returned, opt->tasks, limiter_held(run->limiter), opt->limit,
+           (long long)(patience / TIME_MILLISECOND));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *prog = argv[0];
+    const char *prog = cli_program_name(argv[0]);
     options_t   opt = {.tasks = DEFAULT_TASKS, .limit = DEFAULT_LIMIT, .work_ms = DEFAULT_WORK_MS};
     bool        help = false;
     if (parse(argc, argv, &opt, &help) != 0) {
@@ -224,9 +332,14 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0); /* show each step as it happens, even in a pipe */
 
     leak_snapshot_t snap = leak_snapshot();
-    int             err = run(&opt);
+    if (opt.timeline || opt.trace_path != NULL)
+        trace_enable();
+    int err = opt.leak ? run_leaky(&opt) : run(&opt);
     if (err != 0)
         fprintf(stderr, "%s: %s\n", prog, strerror(err));
+    fflush(stdout);
+    if (trace_finish(prog, opt.trace_path, opt.timeline ? stdout : NULL) != 0 && err == 0)
+        err = EIO;
 
     fflush(stdout);
     if (leak_check(&snap, 0, stderr) != 0)

@@ -30,6 +30,7 @@
 
 #include "common/alloc.h"
 #include "common/go.h"
+#include "common/trace.h"
 
 /* The key for the request id. Only its address matters, and since it is
  * static no other file can name it: the C form of Go's unexported key type.
@@ -80,7 +81,9 @@ int long_running_task(ctx_t *ctx, int id, duration_t duration, FILE *log)
         chan_case_recv(work_finished, NULL),
         chan_case_recv(ctx_done(ctx), NULL), /* NULL for a context that is never done */
     };
+    trace_begin("task %d", id); /* the (simulated) work, for --trace/--timeline */
     int chosen = chan_select(cases, 2);
+    trace_end();
     /* The single exit from the wait: releasing our only reference cancels
      * the timer if it has not fired, so nothing stays armed after we return. */
     chan_release(work_finished);
@@ -220,8 +223,11 @@ static void worker_run(void *arg)
     w->result.task_err = long_running_task(w->ctx, own_id, r->work, r->log);
 
     /* A worker is not finished while its sub-task still runs. */
-    if (sub_started)
+    if (sub_started) {
+        trace_wait("wait for sub-task %d", sub_id);
         chan_recv(result, &w->result.subtask_err);
+        trace_end();
+    }
     chan_release(result);
     ctx_cancel(sub_ctx);
     ctx_release(sub_ctx);

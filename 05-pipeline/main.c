@@ -18,9 +18,13 @@
  * Output lines: "Sink1 received: 9" for every value, one summary line per
  * sink, then totals and the clean-shutdown line.
  *
+ * --timeline and --trace FILE show the run as spans per goroutine (see
+ * common/trace.h). --leak runs a sink that stops early WITHOUT canceling,
+ * to show what the leak check reports.
+ *
  * Exit status: 0 when the pipeline ran and the shutdown was clean, 1 if it
- * could not be started or something was left running or allocated, 2 for
- * bad command-line input.
+ * could not be started or something was left running or allocated (as
+ * --leak does on purpose), 2 for bad command-line input.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,16 +37,20 @@
 #include "05-pipeline/pipeline.h"
 #include "common/cli.h"
 #include "common/leak.h"
+#include "common/trace.h"
 
 #define MAX_N 1000000000 /* keeps every square within int64_t */
 
 typedef struct {
-    int64_t n;
-    int64_t take;
-    int64_t sinks;
-    bool    tee;
-    int64_t workers;
-    int64_t sink_ms;
+    int64_t     n;
+    int64_t     take;
+    int64_t     sinks;
+    bool        tee;
+    int64_t     workers;
+    int64_t     sink_ms;
+    const char *trace_path; /* --trace FILE, or NULL */
+    bool        timeline;   /* --timeline */
+    bool        leak;       /* --leak */
 } options_t;
 
 static void usage(FILE *out, const char *prog)
@@ -61,6 +69,11 @@ static void usage(FILE *out, const char *prog)
             "                 values is then not kept (default 1, at most 64)\n"
             "  --sink-ms MS   a sink pauses MS milliseconds after each value, to play a\n"
             "                 slow consumer (default 200; 0 runs flat out)\n"
+            "  --timeline     at exit, draw what each goroutine did over time\n"
+            "  --trace FILE   at exit, write the spans as Chrome trace JSON to FILE\n"
+            "                 (open it in https://ui.perfetto.dev)\n"
+            "  --leak         one sink that stops after --take values (default 3)\n"
+            "                 WITHOUT canceling, to see the leak check name the stages\n"
             "  --help         show this help and exit\n",
             prog);
 }
@@ -69,10 +82,17 @@ static void usage(FILE *out, const char *prog)
 static int parse_options(int argc, char **argv, const char *prog, options_t *opt)
 {
     static const struct option longopts[] = {
-        {"n", required_argument, NULL, 'n'},       {"take", required_argument, NULL, 't'},
-        {"sinks", required_argument, NULL, 's'},   {"tee", no_argument, NULL, 'T'},
-        {"workers", required_argument, NULL, 'w'}, {"sink-ms", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"n", required_argument, NULL, 'n'},
+        {"take", required_argument, NULL, 't'},
+        {"sinks", required_argument, NULL, 's'},
+        {"tee", no_argument, NULL, 'T'},
+        {"workers", required_argument, NULL, 'w'},
+        {"sink-ms", required_argument, NULL, 'm'},
+        {"timeline", no_argument, NULL, 'L'},
+        {"trace", required_argument, NULL, 'f'},
+        {"leak", no_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     *opt = (options_t){.n = 10, .take = 0, .sinks = 2, .tee = false, .workers = 1, .sink_ms = 200};
     bool sinks_given = false;
@@ -101,16 +121,20 @@ static int parse_options(int argc, char **argv, const char *prog, options_t *opt
         case 'm':
             rc = cli_parse_int(prog, "--sink-ms", optarg, 0, 10000, &opt->sink_ms);
             break;
+        case 'L':
+            opt->timeline = true;
+            break;
+        case 'f':
+            opt->trace_path = optarg;
+            break;
+        case 'K':
+            opt->leak = true;
+            break;
         case 'h':
             usage(stdout, prog);
             return 0;
-        case ':':
-            fprintf(stderr, "%s: option '%s' needs a value\n", prog, argv[optind - 1]);
-            rc = EINVAL;
-            break;
         default:
-            fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[optind - 1]);
-            rc = EINVAL;
+            rc = cli_option_error(prog, c, argv);
             break;
         }
         if (rc != 0) {
@@ -213,9 +237,43 @@ static void report(const options_t *opt, const pipeline_sink_t sinks[2], int64_t
     printf("Square stage handled %" PRId64 " of %" PRId64 " generated numbers\n", squared, opt->n);
 }
 
+/* ---------------------------------------------------------------- --leak */
+
+/* The mistake: a consumer that stops early and walks away. main is the
+ * sink here: it takes a few values and stops reading, WITHOUT canceling
+ * the context (pipeline_sink_run cancels when it stops early; this does
+ * not). Every stage upstream is then blocked for ever on a send nobody
+ * will receive: the generator, square and keep odd are all leaked. */
+static int run_leaky(ctx_t *ctx, const options_t *opt)
+{
+    int64_t take = opt->take > 0 ? opt->take : 3;
+    printf("--leak: Sink1 (main) takes %" PRId64 " values, then stops reading WITHOUT canceling.\n",
+           take);
+    chan_t *odd = pipeline_keep_odd(ctx, pipeline_square(ctx, pipeline_generate(ctx, opt->n)));
+    if (odd == NULL)
+        return errno;
+    int64_t received = 0, value;
+    while (received < take) {
+        trace_wait("receive");
+        int rc = chan_recv(odd, &value);
+        trace_end();
+        if (rc != 0)
+            break; /* the pipeline ran dry first: nothing will leak */
+        received++;
+        trace_begin("visit %" PRId64, value);
+        print_value(NULL, "Sink1", value);
+        time_sleep(opt->sink_ms * TIME_MILLISECOND);
+        trace_end();
+    }
+    printf("Sink1 finished: %" PRId64 " value%s, and walked away (no ctx_cancel)\n", received,
+           received == 1 ? "" : "s");
+    chan_release(odd); /* letting go of a channel does not tell its sender anything */
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    const char *prog = cli_program_name(argc > 0 ? argv[0] : "05-pipeline");
     options_t   opt;
     int         status = parse_options(argc, argv, prog, &opt);
     if (status >= 0)
@@ -236,26 +294,42 @@ int main(int argc, char **argv)
                                      .visit = print_value};
     waitgroup_t wg;
     waitgroup_init(&wg);
+    if (opt.timeline || opt.trace_path != NULL)
+        trace_enable();
 
-    describe(&opt);
-    int rc = start(ctx, &opt, &squared, sinks, &wg);
-    if (rc != 0) {
-        fprintf(stderr, "%s: cannot start the pipeline: %s\n", prog, strerror(rc));
-        status = 1;
-        ctx_cancel(ctx); /* the shutdown signal for whatever did start */
-    }
-    waitgroup_wait(&wg);
-    if (rc == 0) {
-        report(&opt, sinks, atomic_load(&squared));
-        printf("Pipeline completed.\n");
+    int rc = 0;
+    if (opt.leak) {
+        rc = run_leaky(ctx, &opt);
+        if (rc != 0)
+            fprintf(stderr, "%s: cannot start the pipeline: %s\n", prog, strerror(rc));
+        status = rc != 0;
+    } else {
+        describe(&opt);
+        rc = start(ctx, &opt, &squared, sinks, &wg);
+        if (rc != 0) {
+            fprintf(stderr, "%s: cannot start the pipeline: %s\n", prog, strerror(rc));
+            status = 1;
+            ctx_cancel(ctx); /* the shutdown signal for whatever did start */
+        }
+        trace_wait("wait for the sinks");
+        waitgroup_wait(&wg);
+        trace_end();
+        if (rc == 0) {
+            report(&opt, sinks, atomic_load(&squared));
+            printf("Pipeline completed.\n");
+        }
     }
 
-    /* Go's `defer cancel()`: harmless after a full run, vital after an early exit. */
-    ctx_cancel(ctx);
+    /* Go's `defer cancel()`: harmless after a full run, vital after an early
+     * exit; the leak demo is the early exit that forgets it. */
+    if (!opt.leak)
+        ctx_cancel(ctx);
     ctx_release(ctx);
     waitgroup_destroy(&wg);
 
     fflush(stdout);
+    if (trace_finish(prog, opt.trace_path, opt.timeline ? stdout : NULL) != 0)
+        status = 1;
     if (leak_check(&snap, 0, stderr) != 0)
         return 1;
     printf("Clean shutdown: every goroutine returned, every allocation freed.\n");

@@ -18,11 +18,13 @@
 #include "05-pipeline/pipeline.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
 #include "common/alloc.h"
 #include "common/go.h"
+#include "common/trace.h"
 
 #define MAX_WORKERS 64
 #define NAME_SIZE 48
@@ -43,7 +45,9 @@ static int recv_value(ctx_t *ctx, chan_t *in, int64_t *value)
     if (err != 0)
         return err;
     chan_case_t cases[2] = {chan_case_recv(in, value), chan_case_recv(ctx_done(ctx), NULL)};
-    int         chosen = chan_select(cases, 2);
+    trace_wait("receive"); /* spans for --trace/--timeline: common/trace.h */
+    int chosen = chan_select(cases, 2);
+    trace_end();
     if (chosen == 0)
         return cases[0].err;
     return chosen == 1 ? ctx_err(ctx) : EINVAL;
@@ -56,7 +60,9 @@ static bool send_value(ctx_t *ctx, chan_t *out, int64_t value)
     if (ctx_err(ctx) != 0)
         return false;
     chan_case_t cases[2] = {chan_case_send(out, &value), chan_case_recv(ctx_done(ctx), NULL)};
-    int         chosen = chan_select(cases, 2);
+    trace_wait("send %" PRId64, value);
+    int chosen = chan_select(cases, 2);
+    trace_end();
     return chosen == 0 && cases[0].err == 0;
 }
 
@@ -106,14 +112,22 @@ static void stage_main(void *p)
                 break;
         break;
     case STAGE_MAP:
-        while (recv_value(st->ctx, st->in, &value) == 0)
-            if (!send_value(st->ctx, st->out, st->map(st->arg, value)))
+        while (recv_value(st->ctx, st->in, &value) == 0) {
+            trace_begin("work on %" PRId64, value);
+            int64_t result = st->map(st->arg, value);
+            trace_end();
+            if (!send_value(st->ctx, st->out, result))
                 break;
+        }
         break;
     case STAGE_FILTER:
-        while (recv_value(st->ctx, st->in, &value) == 0)
-            if (st->keep(st->arg, value) && !send_value(st->ctx, st->out, value))
+        while (recv_value(st->ctx, st->in, &value) == 0) {
+            trace_begin("work on %" PRId64, value);
+            bool keep = st->keep(st->arg, value);
+            trace_end();
+            if (keep && !send_value(st->ctx, st->out, value))
                 break;
+        }
         break;
     }
 
@@ -235,9 +249,13 @@ static void parallel_worker(void *p)
 {
     crew_t *crew = p;
     int64_t value;
-    while (recv_value(crew->ctx, crew->in, &value) == 0)
-        if (!send_value(crew->ctx, crew->out, crew->fn(crew->arg, value)))
+    while (recv_value(crew->ctx, crew->in, &value) == 0) {
+        trace_begin("work on %" PRId64, value);
+        int64_t result = crew->fn(crew->arg, value);
+        trace_end();
+        if (!send_value(crew->ctx, crew->out, result))
             break;
+    }
     crew_leave(crew, 1);
 }
 
@@ -307,7 +325,9 @@ static bool send_to_both(tee_t *tee, int64_t value)
     for (int delivered = 0; delivered < 2; delivered++) {
         if (ctx_err(tee->ctx) != 0)
             return false;
+        trace_wait("send %" PRId64 " to %s", value, delivered ? "the other" : "either");
         int chosen = chan_select(cases, 3);
+        trace_end();
         if (chosen < 0 || chosen == 2 || cases[chosen].err != 0)
             return false;
         cases[chosen].chan = NULL;
@@ -396,9 +416,11 @@ int pipeline_sink_run(ctx_t *ctx, chan_t *in, pipeline_sink_t *sink)
             break;
         }
         sink->received++;
+        trace_begin("visit %" PRId64, value);
         if (sink->visit != NULL)
             sink->visit(sink->arg, sink->name, value);
         time_sleep(sink->delay);
+        trace_end();
     }
     chan_release(in);
     return sink->err;

@@ -4,9 +4,11 @@
 #include "common/cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_parse_int(const char *prog, const char *flag, const char *text, int64_t min, int64_t max,
                   int64_t *out)
@@ -29,4 +31,24 @@ int cli_parse_int(const char *prog, const char *flag, const char *text, int64_t 
     }
     *out = (int64_t)value;
     return 0;
+}
+
+const char *cli_program_name(const char *argv0)
+{
+    const char *slash = strrchr(argv0, '/');
+    return slash ? slash + 1 : argv0;
+}
+
+int cli_option_error(const char *prog, int c, char *const argv[])
+{
+    /* A long option is named by its argument as typed; a short one (maybe
+     * inside a bundle like -wq) by optopt, which is then its letter. */
+    const char *typed = argv[optind - 1];
+    char        letter[3] = {'-', (char)optopt, '\0'};
+    const char *name = strncmp(typed, "--", 2) == 0 || optopt == 0 ? typed : letter;
+    if (c == ':')
+        fprintf(stderr, "%s: %s needs a value\n", prog, name);
+    else
+        fprintf(stderr, "%s: unknown option '%s'\n", prog, name);
+    return EINVAL;
 }

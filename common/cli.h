@@ -9,6 +9,7 @@
 #define COMMON_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Parses text as a decimal integer in [min, max] for option `flag` (used in
  * the message, e.g. "--workers"). Returns 0 and sets *out, or EINVAL after
@@ -16,5 +17,15 @@
  * MIN and MAX" to stderr. Rejects empty text, trailing junk and overflow. */
 int cli_parse_int(const char *prog, const char *flag, const char *text, int64_t min, int64_t max,
                   int64_t *out);
+
+/* The program's name for messages: argv0 without its directory. */
+const char *cli_program_name(const char *argv0);
+
+/* Reports what getopt_long just rejected, for an optstring that starts with
+ * ':'. c is what getopt_long returned: ':' for an option missing its value,
+ * anything else for an unknown option (or a value given to a flag that takes
+ * none). Names the option as the user typed it: "<prog>: --tasks needs a
+ * value", "<prog>: unknown option '--help=x'". Returns EINVAL. */
+int cli_option_error(const char *prog, int c, char *const argv[]);
 
 #endif

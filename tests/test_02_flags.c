@@ -1,0 +1,136 @@
+/*
+ * test_02_flags.c - lesson 02's --trace, --timeline and --leak, end to end:
+ * the trace is valid JSON with one span per job on a worker's track, the
+ * timeline has a row per goroutine within 100 columns, the leak demo (the
+ * article's workers that never close their outputs) is caught and names
+ * the merger it leaves stuck, and a traced run is still clean.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/support/support.h"
+#include "tests/trace_check.h"
+
+#define PROG "02-fan-in-fan-out"
+#define CLEAN_LINE "Clean shutdown: every goroutine returned, every allocation freed.\n"
+
+static bool ends_with(const char *text, const char *tail)
+{
+    size_t len = strlen(text), n = strlen(tail);
+    return len >= n && strcmp(text + len - n, tail) == 0;
+}
+
+Test(flags, trace_has_one_span_per_job_on_a_worker_track, .timeout = 60)
+{
+    support_begin();
+    char path[] = "/tmp/goc-trace-02-XXXXXX";
+    int  fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    const char *argv[] = {"--workers", "3", "--jobs", "8", "--work-ms", "5", "--trace", path, NULL};
+    run_result_t r = run_program(PROG, argv);
+    cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
+    cr_assert_str_eq(r.err, "");
+    cr_assert_eq(count_lines_containing(r.out, "Trace written to"), 1, "%s", r.out);
+    cr_assert(ends_with(r.out, CLEAN_LINE), "the clean-shutdown line must come last:\n%s", r.out);
+
+    char *json = tc_read_file(path);
+    cr_assert_not_null(json, "no trace file");
+    tc_trace_t t;
+    cr_assert(tc_parse(json, &t), "invalid JSON (%s at byte %zu)", t.error, t.error_at);
+    for (int job = 1; job <= 8; job++) {
+        char name[32];
+        snprintf(name, sizeof name, "job %d", job);
+        cr_assert_eq(tc_count(&t, "X", name), 1, "%s: not exactly one span", name);
+        const char *track = tc_track_of(&t, tc_find(&t, "X", name)->tid);
+        cr_assert(strncmp(track, "worker ", 7) == 0, "%s ran on track '%s'", name, track);
+        snprintf(name, sizeof name, "send job %d", job);
+        cr_assert_eq(tc_count(&t, "X", name), 1, "%s: not exactly one span", name);
+    }
+    const char *tracks[] = {"main", "producer", "worker 1", "worker 2", "worker 3", "fan-in"};
+    for (size_t i = 0; i < sizeof tracks / sizeof tracks[0]; i++)
+        cr_assert_neq(tc_tid_of(&t, tracks[i]), -1, "no track for %s", tracks[i]);
+    cr_assert_eq(tc_count(&t, "M", "thread_name"), 6);
+    tc_free(&t);
+    free(json);
+    unlink(path);
+    run_result_free(&r);
+    support_end();
+}
+
+Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
+{
+    support_begin();
+    /* 50 ms of work: every worker has started long before the jobs run out,
+     * so each gets some even where threads start slowly (TSan, valgrind). */
+    const char  *argv[] = {"--workers", "4",         "--jobs",     "12", "--work-ms",
+                           "50",        "--ordered", "--timeline", NULL};
+    run_result_t r = run_program(PROG, argv);
+    cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
+    cr_assert_str_eq(r.err, "");
+    cr_assert_not_null(strstr(r.out, "Timeline: "), "no timeline:\n%s", r.out);
+    cr_assert_leq(tc_longest_line(strstr(r.out, "Timeline: ")), 100, "wider than 100 columns:\n%s",
+                  r.out);
+    cr_assert_eq(tc_row_count(r.out), 7, "rows:\n%s", r.out);
+    for (int w = 1; w <= 4; w++) {
+        char worker[32];
+        snprintf(worker, sizeof worker, "worker %d", w);
+        const char *row = tc_row(r.out, worker);
+        cr_assert_not_null(row, "no row for %s:\n%s", worker, r.out);
+        cr_assert_gt(tc_bar_count(row, '#'), 0, "%s never busy:\n%s", worker, r.out);
+        cr_assert_eq(tc_row_end(row), '|', "%s still running at the end:\n%s", worker, r.out);
+    }
+    const char *others[] = {"main", "producer", "fan-in ordered"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        cr_assert_eq(tc_row_end(tc_row(r.out, others[i])), '|', "%s:\n%s", others[i], r.out);
+    cr_assert(ends_with(r.out, CLEAN_LINE), "the clean-shutdown line must come last:\n%s", r.out);
+    run_result_free(&r);
+    support_end();
+}
+
+Test(flags, leak_is_caught_and_names_the_stuck_merger, .timeout = 60)
+{
+    support_begin();
+    const char  *argv[] = {"--leak",    "--workers", "2",          "--jobs", "5",
+                           "--work-ms", "10",        "--timeline", NULL};
+    run_result_t r = run_program(PROG, argv);
+    cr_assert_eq(r.exit_code, 1, "exit %d; stderr:\n%s", r.exit_code, r.err);
+    cr_assert(strstr(r.err, "leak check failed") != NULL, "no leak report:\n%s", r.err);
+    cr_assert_eq(tc_goroutine_lines(r.err, "fan-in"), 1, "the merger not named:\n%s", r.err);
+    cr_assert_eq(tc_row_end(tc_row(r.out, "fan-in")), '>', "merger not shown stuck:\n%s", r.out);
+    /* The workers themselves returned: they did every job, they only
+     * forgot to close. */
+    cr_assert_eq(tc_goroutine_lines(r.err, "worker"), 0, "%s", r.err);
+    cr_assert_eq(count_lines_containing(r.out, "Result: "), 5, "%s", r.out);
+    cr_assert_eq(tc_row_end(tc_row(r.out, "worker 1")), '|', "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, "Clean shutdown"), 0);
+    run_result_free(&r);
+    support_end();
+}
+
+Test(flags, bad_trace_use_is_reported, .timeout = 60)
+{
+    support_begin();
+    const char  *missing[] = {"--trace", NULL};
+    run_result_t r = run_program(PROG, missing);
+    cr_assert_eq(r.exit_code, 2, "exit %d", r.exit_code);
+    cr_assert(strncmp(r.err, PROG ": ", strlen(PROG) + 2) == 0, "%s", r.err);
+    run_result_free(&r);
+
+    const char *unwritable[] = {
+        "--jobs", "2", "--work-ms", "1", "--trace", "/nonexistent/dir/trace.json", NULL};
+    r = run_program(PROG, unwritable);
+    cr_assert_eq(r.exit_code, 1, "exit %d", r.exit_code);
+    cr_assert(strstr(r.err, "cannot write the trace") != NULL, "%s", r.err);
+    run_result_free(&r);
+
+    const char *help[] = {"--help", NULL};
+    r = run_program(PROG, help);
+    cr_assert(strstr(r.out, "--timeline") && strstr(r.out, "--trace") && strstr(r.out, "--leak"),
+              "%s", r.out);
+    run_result_free(&r);
+    support_end();
+}

@@ -1,0 +1,492 @@
+/*
+ * trace_check.h - reading back what common/trace.c writes, for the tests: a
+ * strict JSON parser (RFC 8259 grammar: objects, arrays, strings with their
+ * escapes, numbers, true/false/null, nothing after the value) that also
+ * collects the trace events, and helpers for the ASCII timeline.
+ *
+ * Header-only (static inline) so that a test file includes what it needs
+ * and tests/support/ is left alone. The parser is written independently of
+ * trace.c on purpose: a writer checked by its own reader proves little.
+ *
+ *     tc_trace_t t;
+ *     cr_assert(tc_parse(json_text, &t), "invalid JSON: %s", t.error);
+ *     cr_assert_eq(tc_count(&t, "X", "task 7"), 1);
+ *     tc_free(&t);
+ */
+#ifndef TESTS_TRACE_CHECK_H
+#define TESTS_TRACE_CHECK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char   ph[4];        /* "X", "M", ... */
+    char   name[64];     /* the event's name (cut to fit) */
+    char   cat[16];      /* "busy" / "wait" for spans */
+    long   tid, pid;     /* -1 if missing */
+    double ts, dur;      /* microseconds; -1 if missing */
+    char   arg_name[64]; /* args.name (metadata events) */
+    bool   open;         /* args.open */
+} tc_event_t;
+
+typedef struct {
+    tc_event_t *events;
+    size_t      count, cap;
+    bool        has_trace_events; /* the top-level "traceEvents" array was there */
+    const char *error;            /* why tc_parse failed, NULL if it did not */
+    size_t      error_at;         /* byte offset of the failure */
+} tc_trace_t;
+
+typedef struct {
+    const char *start, *p;
+    const char *error;
+} tc_cursor_t;
+
+static inline bool tc_fail(tc_cursor_t *c, const char *why)
+{
+    if (c->error == NULL)
+        c->error = why;
+    return false;
+}
+
+static inline void tc_space(tc_cursor_t *c)
+{
+    while (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')
+        c->p++;
+}
+
+static inline bool tc_expect(tc_cursor_t *c, char ch)
+{
+    tc_space(c);
+    if (*c->p != ch)
+        return tc_fail(c, "unexpected character");
+    c->p++;
+    return true;
+}
+
+static inline int tc_hex(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* A string; its text (escapes decoded, \u above 0x7f as '?') goes to out
+ * (cut to size) unless out is NULL. */
+static inline bool tc_string(tc_cursor_t *c, char *out, size_t size)
+{
+    size_t len = 0;
+    tc_space(c);
+    if (*c->p != '"')
+        return tc_fail(c, "expected a string");
+    for (c->p++; *c->p != '"'; c->p++) {
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch == '\0')
+            return tc_fail(c, "unterminated string");
+        if (ch < 0x20)
+            return tc_fail(c, "raw control character in a string");
+        if (ch == '\\') {
+            c->p++;
+            const char *simple = strchr("\"\\/bfnrt", *c->p);
+            if (*c->p == 'u') {
+                int code = 0;
+                for (int i = 1; i <= 4; i++) {
+                    if (tc_hex(c->p[i]) < 0)
+                        return tc_fail(c, "bad \\u escape");
+                    code = code * 16 + tc_hex(c->p[i]);
+                }
+                c->p += 4;
+                ch = code < 0x80 ? (unsigned char)code : '?';
+            } else if (*c->p != '\0' && simple != NULL) {
+                ch = (unsigned char)"\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
+            } else {
+                return tc_fail(c, "bad escape");
+            }
+        }
+        if (out != NULL && len + 1 < size)
+            out[len++] = (char)ch;
+    }
+    c->p++;
+    if (out != NULL && size > 0)
+        out[len] = '\0';
+    return true;
+}
+
+static inline bool tc_digits(tc_cursor_t *c)
+{
+    if (*c->p < '0' || *c->p > '9')
+        return tc_fail(c, "expected a digit");
+    while (*c->p >= '0' && *c->p <= '9')
+        c->p++;
+    return true;
+}
+
+static inline bool tc_number(tc_cursor_t *c, double *out)
+{
+    tc_space(c);
+    const char *from = c->p;
+    if (*c->p == '-')
+        c->p++;
+    if (*c->p == '0')
+        c->p++;
+    else if (!tc_digits(c))
+        return false;
+    if (*c->p == '.') {
+        c->p++;
+        if (!tc_digits(c))
+            return false;
+    }
+    if (*c->p == 'e' || *c->p == 'E') {
+        c->p++;
+        if (*c->p == '+' || *c->p == '-')
+            c->p++;
+        if (!tc_digits(c))
+            return false;
+    }
+    if (out != NULL)
+        *out = strtod(from, NULL);
+    return true;
+}
+
+static inline bool tc_value(tc_cursor_t *c, int depth);
+
+/* An object; calls member(c, key, ctx) for each member, which must parse
+ * the member's value (tc_value when it has no use for it). */
+static inline bool tc_object(tc_cursor_t *c, int depth,
+                             bool (*member)(tc_cursor_t *c, const char *key, void *ctx), void *ctx)
+{
+    if (depth > 64)
+        return tc_fail(c, "nested too deep");
+    if (!tc_expect(c, '{'))
+        return false;
+    tc_space(c);
+    if (*c->p == '}') {
+        c->p++;
+        return true;
+    }
+    for (;;) {
+        char key[64];
+        if (!tc_string(c, key, sizeof key) || !tc_expect(c, ':'))
+            return false;
+        if (!(member ? member(c, key, ctx) : tc_value(c, depth + 1)))
+            return false;
+        tc_space(c);
+        if (*c->p == '}') {
+            c->p++;
+            return true;
+        }
+        if (!tc_expect(c, ','))
+            return false;
+    }
+}
+
+static inline bool tc_value(tc_cursor_t *c, int depth)
+{
+    tc_space(c);
+    switch (*c->p) {
+    case '{':
+        return tc_object(c, depth + 1, NULL, NULL);
+    case '[':
+        if (depth > 64)
+            return tc_fail(c, "nested too deep");
+        c->p++;
+        tc_space(c);
+        if (*c->p == ']') {
+            c->p++;
+            return true;
+        }
+        for (;;) {
+            if (!tc_value(c, depth + 1))
+                return false;
+            tc_space(c);
+            if (*c->p == ']') {
+                c->p++;
+                return true;
+            }
+            if (!tc_expect(c, ','))
+                return false;
+        }
+    case '"':
+        return tc_string(c, NULL, 0);
+    case 't':
+    case 'f':
+    case 'n': {
+        const char *word = *c->p == 't' ? "true" : *c->p == 'f' ? "false" : "null";
+        if (strncmp(c->p, word, strlen(word)) != 0)
+            return tc_fail(c, "bad literal");
+        c->p += strlen(word);
+        return true;
+    }
+    default:
+        return tc_number(c, NULL);
+    }
+}
+
+static inline bool tc_args_member(tc_cursor_t *c, const char *key, void *ctx)
+{
+    tc_event_t *e = ctx;
+    if (strcmp(key, "name") == 0)
+        return tc_string(c, e->arg_name, sizeof e->arg_name);
+    if (strcmp(key, "open") == 0) {
+        tc_space(c);
+        e->open = strncmp(c->p, "true", 4) == 0;
+    }
+    return tc_value(c, 3);
+}
+
+static inline bool tc_event_member(tc_cursor_t *c, const char *key, void *ctx)
+{
+    tc_event_t *e = ctx;
+    double      number;
+    if (strcmp(key, "ph") == 0)
+        return tc_string(c, e->ph, sizeof e->ph);
+    if (strcmp(key, "name") == 0)
+        return tc_string(c, e->name, sizeof e->name);
+    if (strcmp(key, "cat") == 0)
+        return tc_string(c, e->cat, sizeof e->cat);
+    if (strcmp(key, "args") == 0)
+        return tc_object(c, 3, tc_args_member, e);
+    if (strcmp(key, "tid") == 0 || strcmp(key, "pid") == 0 || strcmp(key, "ts") == 0 ||
+        strcmp(key, "dur") == 0) {
+        if (!tc_number(c, &number))
+            return false;
+        if (key[0] == 't' && key[1] == 'i')
+            e->tid = (long)number;
+        else if (key[0] == 'p')
+            e->pid = (long)number;
+        else if (key[0] == 't')
+            e->ts = number;
+        else
+            e->dur = number;
+        return true;
+    }
+    return tc_value(c, 3);
+}
+
+static inline bool tc_top_member(tc_cursor_t *c, const char *key, void *ctx)
+{
+    tc_trace_t *t = ctx;
+    if (strcmp(key, "traceEvents") != 0)
+        return tc_value(c, 1);
+    t->has_trace_events = true;
+    if (!tc_expect(c, '['))
+        return false;
+    tc_space(c);
+    if (*c->p == ']') {
+        c->p++;
+        return true;
+    }
+    for (;;) {
+        if (t->count == t->cap) {
+            size_t      cap = t->cap ? 2 * t->cap : 64;
+            tc_event_t *grown = realloc(t->events, cap * sizeof *grown);
+            if (grown == NULL)
+                return tc_fail(c, "out of memory");
+            t->events = grown;
+            t->cap = cap;
+        }
+        tc_event_t *e = &t->events[t->count++];
+        memset(e, 0, sizeof *e);
+        e->tid = e->pid = -1;
+        e->ts = e->dur = -1;
+        if (!tc_object(c, 2, tc_event_member, e))
+            return false;
+        tc_space(c);
+        if (*c->p == ']') {
+            c->p++;
+            return true;
+        }
+        if (!tc_expect(c, ','))
+            return false;
+    }
+}
+
+/* Parses a whole trace file. False with t->error set if it is not valid
+ * JSON, not an object, or has no "traceEvents" array. Free with tc_free
+ * either way. */
+static inline bool tc_parse(const char *text, tc_trace_t *t)
+{
+    memset(t, 0, sizeof *t);
+    tc_cursor_t c = {text, text, NULL};
+    bool        ok = tc_object(&c, 0, tc_top_member, t);
+    tc_space(&c);
+    if (ok && *c.p != '\0')
+        ok = tc_fail(&c, "text after the JSON value");
+    if (ok && !t->has_trace_events)
+        ok = tc_fail(&c, "no traceEvents array");
+    t->error = ok ? NULL : c.error;
+    t->error_at = (size_t)(c.p - c.start);
+    return ok;
+}
+
+static inline void tc_free(tc_trace_t *t)
+{
+    free(t->events);
+    t->events = NULL;
+    t->count = t->cap = 0;
+}
+
+/* Events with this ph and (unless name is NULL) this name. */
+static inline size_t tc_count(const tc_trace_t *t, const char *ph, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->count; i++)
+        if (strcmp(t->events[i].ph, ph) == 0 &&
+            (name == NULL || strcmp(t->events[i].name, name) == 0))
+            n++;
+    return n;
+}
+
+/* The tid of the track named `track` (its thread_name event), or -1. */
+static inline long tc_tid_of(const tc_trace_t *t, const char *track)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (strcmp(t->events[i].ph, "M") == 0 && strcmp(t->events[i].name, "thread_name") == 0 &&
+            strcmp(t->events[i].arg_name, track) == 0)
+            return t->events[i].tid;
+    return -1;
+}
+
+/* The name of the track with this tid, or "" if it has none. */
+static inline const char *tc_track_of(const tc_trace_t *t, long tid)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (strcmp(t->events[i].ph, "M") == 0 && strcmp(t->events[i].name, "thread_name") == 0 &&
+            t->events[i].tid == tid)
+            return t->events[i].arg_name;
+    return "";
+}
+
+/* The first event with this ph and name, or NULL. */
+static inline const tc_event_t *tc_find(const tc_trace_t *t, const char *ph, const char *name)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (strcmp(t->events[i].ph, ph) == 0 && strcmp(t->events[i].name, name) == 0)
+            return &t->events[i];
+    return NULL;
+}
+
+/* Reads a whole file into a malloc'd, NUL-terminated string; NULL if it
+ * cannot be read. */
+static inline char *tc_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char  *text = NULL;
+    size_t len = 0, cap = 0, got;
+    do {
+        if (cap - len < 4096) {
+            char *grown = realloc(text, cap = cap ? 2 * cap : 8192);
+            if (grown == NULL) {
+                free(text);
+                fclose(f);
+                return NULL;
+            }
+            text = grown;
+        }
+        got = fread(text + len, 1, cap - len - 1, f);
+        len += got;
+    } while (got > 0);
+    fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
+/* ---- the leak report ---- */
+
+/* Lines of a leak report that name goroutine `name` ("goroutine 7 [...]:
+ * worker 2 ..."): lines holding both "goroutine " and name. */
+static inline size_t tc_goroutine_lines(const char *report, const char *name)
+{
+    size_t count = 0;
+    for (const char *line = report; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t      len = end ? (size_t)(end - line) : strlen(line);
+        const char *g = strstr(line, "goroutine ");
+        const char *hit = strstr(line, name);
+        if (g && hit && g < line + len && hit < line + len)
+            count++;
+        line = end ? end + 1 : NULL;
+    }
+    return count;
+}
+
+/* ---- the ASCII timeline ---- */
+
+/* The longest line of text, in bytes (the timeline is ASCII). */
+static inline size_t tc_longest_line(const char *text)
+{
+    size_t longest = 0;
+    while (text != NULL && *text != '\0') {
+        const char *end = strchr(text, '\n');
+        size_t      len = end ? (size_t)(end - text) : strlen(text);
+        longest = len > longest ? len : longest;
+        text += len + (end ? 1 : 0);
+    }
+    return longest;
+}
+
+/* The timeline row of `track` ("worker 2  |##..|"): a pointer to the line,
+ * or NULL. The name must be followed only by spaces before " |". */
+static inline const char *tc_row(const char *text, const char *track)
+{
+    size_t n = strlen(track);
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        if (strncmp(line, track, n) == 0) {
+            const char *p = line + n;
+            while (*p == ' ')
+                p++;
+            if (*p == '|' && p > line + n)
+                return line;
+        }
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Timeline rows (lines holding " |" and ending in '|' or '>'). */
+static inline size_t tc_row_count(const char *text)
+{
+    size_t rows = 0;
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t      len = end ? (size_t)(end - line) : strlen(line);
+        const char *bar = memchr(line, '|', len);
+        if (bar != NULL && bar > line && bar[-1] == ' ' && len > 2 &&
+            (line[len - 1] == '|' || line[len - 1] == '>') && bar < line + len - 1)
+            rows++;
+        line = end ? end + 1 : NULL;
+    }
+    return rows;
+}
+
+/* How many times ch appears in the bar of a row (between the first '|' and
+ * the end of the line, end marker excluded). */
+static inline size_t tc_bar_count(const char *row, char ch)
+{
+    const char *bar = row ? strchr(row, '|') : NULL;
+    size_t      n = 0;
+    if (bar == NULL)
+        return 0;
+    const char *end = strchr(bar, '\n');
+    end = end ? end - 1 : bar + strlen(bar) - 1;
+    for (const char *p = bar + 1; p < end; p++)
+        n += *p == ch;
+    return n;
+}
+
+/* The character that ends a row: '|' or '>'. */
+static inline char tc_row_end(const char *row)
+{
+    const char *end = row ? strchr(row, '\n') : NULL;
+    if (row == NULL)
+        return '\0';
+    return end ? end[-1] : row[strlen(row) - 1];
+}
+
+#endif
