@@ -35,9 +35,10 @@ typedef struct {
     int64_t     jobs;
     int64_t     work_ms;
     bool        ordered;
-    const char *trace_path; /* --trace FILE, or NULL */
-    bool        timeline;   /* --timeline */
-    bool        leak;       /* --leak */
+    const char *trace_path;  /* --trace FILE, or NULL */
+    bool        timeline;    /* --timeline */
+    bool        leak;        /* --leak */
+    bool        article_bug; /* --article-bug: --leak, and main waits for ever */
 } options_t;
 
 static void usage(FILE *to, const char *prog)
@@ -57,10 +58,12 @@ static void usage(FILE *to, const char *prog)
             "                    (open it in https://ui.perfetto.dev)\n"
             "      --leak        run the article's workers, which never close their result\n"
             "                    channels, to see the leak check name what is stuck\n"
+            "      --article-bug the article's program exactly: main ranges over the merged\n"
+            "                    channel for ever; the runtime reports the deadlock (exit 2)\n"
             "  -h, --help        show this help and exit\n"
             "\n"
             "Exit status: 0 every job done and the shutdown was clean; 1 otherwise\n"
-            "(always with --leak); 2 bad command line.\n",
+            "(always with --leak); 2 bad command line, or the deadlock of --article-bug.\n",
             prog);
 }
 
@@ -68,7 +71,7 @@ static void usage(FILE *to, const char *prog)
  * --help, 2 after bad input, with the reason and the usage on stderr). */
 static int parse_options(int argc, char **argv, const char *prog, options_t *opt)
 {
-    enum { OPT_TIMELINE = 256, OPT_TRACE, OPT_LEAK };
+    enum { OPT_TIMELINE = 256, OPT_TRACE, OPT_LEAK, OPT_ARTICLE_BUG };
     static const struct option longopts[] = {
         {"workers", required_argument, NULL, 'w'},
         {"jobs", required_argument, NULL, 'j'},
@@ -77,6 +80,7 @@ static int parse_options(int argc, char **argv, const char *prog, options_t *opt
         {"timeline", no_argument, NULL, OPT_TIMELINE},
         {"trace", required_argument, NULL, OPT_TRACE},
         {"leak", no_argument, NULL, OPT_LEAK},
+        {"article-bug", no_argument, NULL, OPT_ARTICLE_BUG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -107,6 +111,9 @@ static int parse_options(int argc, char **argv, const char *prog, options_t *opt
             break;
         case OPT_LEAK:
             opt->leak = true;
+            break;
+        case OPT_ARTICLE_BUG:
+            opt->leak = opt->article_bug = true;
             break;
         case 'h':
             usage(stdout, prog);
@@ -286,9 +293,14 @@ static void leaky_worker_main(void *arg)
 static int run_leaky(const options_t *opt)
 {
     duration_t patience = 2 * opt->work_ms * TIME_MILLISECOND + 200 * TIME_MILLISECOND;
-    printf("--leak: the article's workers, which never close their result channels.\n"
-           "Expect every result, then no end: main gives up after %lld ms without one.\n",
-           (long long)(patience / TIME_MILLISECOND));
+    if (opt->article_bug)
+        printf("--article-bug: the article's workers never close their result channels,\n"
+               "and main ranges over the merged channel: expect every result, then the\n"
+               "runtime's deadlock report.\n");
+    else
+        printf("--leak: the article's workers, which never close their result channels.\n"
+               "Expect every result, then no end: main gives up after %lld ms without one.\n",
+               (long long)(patience / TIME_MILLISECOND));
     ctx_t   *ctx = ctx_with_cancel(NULL);
     chan_t  *jobs = fan_chan_make(0);
     chan_t **outs = goc_calloc((size_t)opt->workers, sizeof *outs);
@@ -311,6 +323,12 @@ static int run_leaky(const options_t *opt)
         return errno;
     printf("Collecting results...\n");
     int64_t received = 0;
+    while (opt->article_bug) { /* for result := range finalResults { ... } */
+        fan_item_t item;
+        if (chan_recv(merged, &item) != 0)
+            break; /* never: the merged channel never closes */
+        printf("Result: %" PRId64 " (job %" PRIu64 ")\n", item.value, item.seq + 1);
+    }
     for (;;) {
         fan_item_t  item;
         chan_t     *timer = time_after(patience);
