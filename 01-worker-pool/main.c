@@ -50,9 +50,10 @@ struct job {
 
 struct settings {
     int64_t     workers, tasks, queue, work_ms;
-    const char *trace_path; /* --trace FILE, or NULL */
-    bool        timeline;   /* --timeline */
-    bool        leak;       /* --leak */
+    const char *trace_path;  /* --trace FILE, or NULL */
+    bool        timeline;    /* --timeline */
+    bool        leak;        /* --leak */
+    bool        article_bug; /* --article-bug: --leak, and main waits for ever */
 };
 
 static int process_task(void *env, int worker, const worker_pool_task_t *task)
@@ -131,10 +132,12 @@ static void usage(FILE *out, const char *prog)
             "                    (open it in https://ui.perfetto.dev)\n"
             "      --leak        run the article's pool, whose workers offer their channel\n"
             "                    only once, to see the leak check name what is stuck\n"
+            "      --article-bug the same pool, but main waits for ever, as the article's\n"
+            "                    does: the runtime reports the deadlock (exit 2)\n"
             "  -h, --help        show this help and exit\n"
             "\n"
             "Exit status: 0 all tasks completed and the shutdown was clean; 1 otherwise\n"
-            "(always with --leak); 2 bad command line.\n",
+            "(always with --leak); 2 bad command line, or the deadlock of --article-bug.\n",
             prog);
 }
 
@@ -142,7 +145,7 @@ static void usage(FILE *out, const char *prog)
  * after printing what was wrong. */
 static int parse_args(int argc, char **argv, const char *prog, struct settings *s)
 {
-    enum { OPT_TIMELINE = 256, OPT_TRACE, OPT_LEAK };
+    enum { OPT_TIMELINE = 256, OPT_TRACE, OPT_LEAK, OPT_ARTICLE_BUG };
     static const struct option options[] = {
         {"workers", required_argument, NULL, 'w'},
         {"tasks", required_argument, NULL, 't'},
@@ -151,6 +154,7 @@ static int parse_args(int argc, char **argv, const char *prog, struct settings *
         {"timeline", no_argument, NULL, OPT_TIMELINE},
         {"trace", required_argument, NULL, OPT_TRACE},
         {"leak", no_argument, NULL, OPT_LEAK},
+        {"article-bug", no_argument, NULL, OPT_ARTICLE_BUG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -179,6 +183,9 @@ static int parse_args(int argc, char **argv, const char *prog, struct settings *
             break;
         case OPT_LEAK:
             s->leak = true;
+            break;
+        case OPT_ARTICLE_BUG:
+            s->leak = s->article_bug = true;
             break;
         case 'h':
             usage(stdout, prog);
@@ -295,9 +302,12 @@ static void leaky_dispatcher_main(void *arg)
     }
 }
 
-/* Receives from c into out, or gives up after patience. True if received. */
+/* Receives from c into out, or gives up after patience (< 0: never gives
+ * up, like the article's main). True if received. */
 static bool recv_within(chan_t *c, void *out, duration_t patience)
 {
+    if (patience < 0)
+        return chan_recv(c, out) == 0;
     chan_t     *timer = time_after(patience);
     chan_case_t cases[2] = {chan_case_recv(c, out), chan_case_recv(timer, NULL)};
     int         chosen = chan_select(cases, 2);
@@ -308,10 +318,17 @@ static bool recv_within(chan_t *c, void *out, duration_t patience)
 static int run_leaky(const struct settings *s, const char *prog)
 {
     duration_t patience = 2 * s->work_ms * TIME_MILLISECOND + 200 * TIME_MILLISECOND;
-    printf("--leak: the article's pool, where each worker offers its channel only once.\n"
-           "Expect %" PRId64 " tasks to run, then nothing: main gives up after %lld ms\n"
-           "without a result and returns without shutting the pool down.\n",
-           s->workers < s->tasks ? s->workers : s->tasks, (long long)(patience / TIME_MILLISECOND));
+    if (s->article_bug) {
+        patience = -1;
+        printf("--article-bug: the article's pool, where each worker offers its channel only\n"
+               "once, and a main that waits for its results for ever: expect the runtime's\n"
+               "deadlock report once every thread is stuck.\n");
+    } else
+        printf("--leak: the article's pool, where each worker offers its channel only once.\n"
+               "Expect %" PRId64 " tasks to run, then nothing: main gives up after %lld ms\n"
+               "without a result and returns without shutting the pool down.\n",
+               s->workers < s->tasks ? s->workers : s->tasks,
+               (long long)(patience / TIME_MILLISECOND));
 
     /* Nothing below is ever freed or closed: that is the leak on show. */
     struct leaky_pool   *pool = goc_calloc(1, sizeof *pool);
@@ -334,7 +351,11 @@ static int run_leaky(const struct settings *s, const char *prog)
 
     int64_t submitted = 0, received = 0, id;
     for (; submitted < s->tasks; submitted++) {
-        int64_t     task = submitted + 1;
+        int64_t task = submitted + 1;
+        if (patience < 0) { /* the article's Submit: block until there is room */
+            chan_send(pool->queue, &task);
+            continue;
+        }
         chan_t     *timer = time_after(patience);
         chan_case_t cases[2] = {chan_case_send(pool->queue, &task), chan_case_recv(timer, NULL)};
         trace_wait("submit task %" PRId64, task);
