@@ -166,6 +166,8 @@ help:
 	@echo "make test-common     the core's tests only"
 	@$(foreach l,$(LESSONS),echo "make test-$(firstword $(subst -, ,$(l)))              tests of $(l)";)
 	@$(foreach l,$(LESSONS),echo "make run-$(firstword $(subst -, ,$(l)))               run ./build/$(l)";)
+	@$(foreach l,$(LESSONS),echo "make exercise-$(firstword $(subst -, ,$(l)))          tests of $(l) against your $(l)/exercises/ file";)
+	@echo "make check-exercises every starter fails its tests, every solution passes"
 	@echo "make run             run every lesson, one after another"
 	@echo "make asan | tsan     sanitizer builds into build/asan, build/tsan"
 	@echo "make check-valgrind  the whole test suite under valgrind memcheck (slow)"
