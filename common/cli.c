@@ -3,6 +3,7 @@
  */
 #include "common/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -20,7 +21,7 @@ int cli_parse_int(const char *prog, const char *flag, const char *text, int64_t 
     char *end = NULL;
     errno = 0;
     long long value = strtoll(text, &end, 10);
-    if (end == text || *end != '\0') {
+    if (end == text || *end != '\0' || isspace((unsigned char)*text)) {
         fprintf(stderr, "%s: %s: '%s' is not a number\n", prog, flag, text);
         return EINVAL;
     }

@@ -190,16 +190,20 @@ static void deadline_passed(void *c)
 ctx_t *ctx_with_deadline(ctx_t *parent, int64_t deadline)
 {
     parent = parent_or_background(parent);
-    if (parent->has_deadline && parent->deadline <= deadline)
-        return new_cancelable(parent, true, parent->deadline); /* parent's timer will do */
+    bool    parents_is_earlier = parent->has_deadline && parent->deadline <= deadline;
+    int64_t effective = parents_is_earlier ? parent->deadline : deadline;
 
-    ctx_t *c = new_cancelable(parent, true, deadline);
+    ctx_t *c = new_cancelable(parent, true, effective);
     if (c == NULL || atomic_load_explicit(&c->err, memory_order_relaxed) != 0)
         return c;
-    if (deadline <= time_now()) {
+    /* Past already (even if the parent's timer has not fired yet): done
+     * before this returns, as promised. */
+    if (effective <= time_now()) {
         cancel_and_detach(c, ETIMEDOUT);
         return c;
     }
+    if (parents_is_earlier)
+        return c; /* the parent's timer will cancel it, through the tree */
     timer_entry_t *timer = timer_entry_start(deadline, 0, deadline_passed, c);
     if (timer == NULL) {
         int err = errno;

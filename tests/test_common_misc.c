@@ -199,6 +199,8 @@ Test(cli, parse_int_rejects_bad_text_with_a_message, .timeout = 10)
         {"abc", "prog: --workers: 'abc' is not a number"},
         {"12x", "prog: --workers: '12x' is not a number"},
         {"4.5", "prog: --workers: '4.5' is not a number"},
+        {" 5", "prog: --workers: ' 5' is not a number"},
+        {"5 ", "prog: --workers: '5 ' is not a number"},
         {"", "prog: --workers: "},
         {"0", "prog: --workers: '0' must be between 1 and 100"},
         {"-3", "prog: --workers: '-3' must be between 1 and 100"},

@@ -1,0 +1,27 @@
+/*
+ * test_03_badinput.c - lesson 03's command line: the bad input that
+ * tests/test_03_*.c does not already try (see tests/badinput.h).
+ */
+#include <criterion/criterion.h>
+
+#include "tests/badinput.h"
+#include "tests/support/support.h"
+
+Test(badinput, refused_with_exit_2_and_a_message_naming_it, .timeout = 120)
+{
+    support_begin();
+    static const bad_line_t lines[] = {
+        {{"--tasks=", NULL}, "--tasks"}, /* an empty number */
+        {{"--tasks=0x10", NULL}, "0x10"},
+        {{"--tasks=1e3", NULL}, "1e3"},
+        {{"--tasks=5 ", NULL}, "'5 '"}, /* a trailing space is junk too */
+        {{"--help=x", NULL}, "--help"}, /* no value allowed: name the flag as typed */
+        {{"--timeline=3", NULL}, "--timeline"},
+        {{"--trace", NULL}, "--trace"}, /* the file name is missing */
+        {{"--weighted=1", NULL}, "--weighted"},
+        {{"--channel=yes", NULL}, "--channel"},
+        {{"stray", NULL}, "stray"}, /* no positional arguments */
+    };
+    assert_all_refused("03-semaphore", lines, sizeof lines / sizeof lines[0]);
+    support_end();
+}

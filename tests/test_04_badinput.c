@@ -1,0 +1,24 @@
+/*
+ * test_04_badinput.c - lesson 04's command line: the bad input that
+ * tests/test_04_*.c does not already try (see tests/badinput.h).
+ */
+#include <criterion/criterion.h>
+
+#include "tests/badinput.h"
+#include "tests/support/support.h"
+
+Test(badinput, refused_with_exit_2_and_a_message_naming_it, .timeout = 120)
+{
+    support_begin();
+    static const bad_line_t lines[] = {
+        {{"--timeout-ms=", NULL}, "--timeout-ms"}, /* an empty number */
+        {{"--timeout-ms=0x10", NULL}, "0x10"},
+        {{"--timeout-ms=1e3", NULL}, "1e3"},
+        {{"--timeout-ms=5 ", NULL}, "'5 '"}, /* a trailing space is junk too */
+        {{"--help=x", NULL}, "--help"},      /* no value allowed: name the flag as typed */
+        {{"--timeline=3", NULL}, "--timeline"},
+        {{"--trace", NULL}, "--trace"}, /* the file name is missing */
+    };
+    assert_all_refused("04-context", lines, sizeof lines / sizeof lines[0]);
+    support_end();
+}
