@@ -35,15 +35,6 @@ enum { PARK_SLEEPING = -1, PARK_EMPTY = 0, PARK_NOTIFIED = 1 };
  * slice when threads outnumber cores. */
 enum { SPIN_PAUSES = 200, SPIN_YIELDS = 4 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 static bool take_token(parker_t *p)
 {
     int expected = PARK_NOTIFIED;

@@ -23,6 +23,17 @@ typedef struct {
     atomic_int state; /* empty, notified or sleeping: see park.c */
 } parker_t;
 
+/* One step of a spin loop: tells the CPU we are waiting for another core
+ * (saves power, and lets a sibling hyper-thread run). */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* Blocks until a token is available, then consumes it. */
 void parker_park(parker_t *p);
 

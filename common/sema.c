@@ -34,6 +34,7 @@
 
 #include "common/alloc.h"
 #include "common/go_internal.h"
+#include "common/park.h"
 
 enum { SPIN_ROUNDS = 100 };
 
@@ -52,15 +53,6 @@ struct sema {
     atomic_bool    queued; /* head != NULL */
     sema_waiter_t *head, *tail;
 };
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 static int64_t held(sema_t *s)
 {

@@ -149,6 +149,36 @@ void run_result_free(run_result_t *r)
     r->out = r->err = NULL;
 }
 
+void support_check_trace_flag(const char *name, const char *const quick_args[])
+{
+    const char  *missing[] = {"--trace", NULL};
+    run_result_t r = run_program(name, missing);
+    cr_assert_eq(r.exit_code, 2, "--trace without FILE: exit %d", r.exit_code);
+    cr_assert(strncmp(r.err, name, strlen(name)) == 0 && r.err[strlen(name)] == ':',
+              "the message names the program:\n%s", r.err);
+    run_result_free(&r);
+
+    const char *unwritable[20];
+    size_t      n = 0;
+    while (quick_args[n] && n < 16) {
+        unwritable[n] = quick_args[n];
+        n++;
+    }
+    unwritable[n++] = "--trace";
+    unwritable[n++] = "/nonexistent/dir/trace.json";
+    unwritable[n] = NULL;
+    r = run_program(name, unwritable);
+    cr_assert_eq(r.exit_code, 1, "unwritable trace: exit %d", r.exit_code);
+    cr_assert(strstr(r.err, "cannot write the trace") != NULL, "%s", r.err);
+    run_result_free(&r);
+
+    const char *help[] = {"--help", NULL};
+    r = run_program(name, help);
+    cr_assert(strstr(r.out, "--timeline") && strstr(r.out, "--trace") && strstr(r.out, "--leak"),
+              "%s", r.out);
+    run_result_free(&r);
+}
+
 size_t count_lines_containing(const char *text, const char *needle)
 {
     size_t count = 0;

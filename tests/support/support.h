@@ -49,6 +49,13 @@ typedef struct {
 run_result_t run_program(const char *name, const char *const argv[]);
 void         run_result_free(run_result_t *r);
 
+/* The checks every lesson's --trace flag must pass: without its FILE it is
+ * a command-line error (exit 2, "<name>: ..." on stderr); with a FILE that
+ * cannot be written the run fails (exit 1) and says so; --help lists
+ * --timeline, --trace and --leak. quick_args (NULL-terminated, at most 16)
+ * make a short run of the program. */
+void support_check_trace_flag(const char *name, const char *const quick_args[]);
+
 /* Number of lines of text that contain needle. */
 size_t count_lines_containing(const char *text, const char *needle);
 
