@@ -58,9 +58,11 @@ for w in $workloads; do
         n=$(field n <"$tmp/line")
         i=$((i + 1))
     done
-    set -- $(stats "$tmp/ns")
-    printf '%-18s %12s %25s\n' "$w" "$1" "$2-$3"
-    awk -v w="$w" -v n="$n" -v m="$1" \
+    read -r med lo hi <<EOF
+$(stats "$tmp/ns")
+EOF
+    printf '%-18s %12s %25s\n' "$w" "$med" "$lo-$hi"
+    awk -v w="$w" -v n="$n" -v m="$med" \
         'BEGIN { printf "workload=%s n=%s ns_per_op=%.2f ops_per_s=%.1f\n", w, n, m, 1e9 / m }' \
         >>"$tmp/medians"
 done
