@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <unistd.h>
 
+#include "common/go.h"
 #include "common/go_internal.h"
 
 #ifdef __linux__
@@ -42,7 +43,16 @@ static bool take_token(parker_t *p)
                                                    memory_order_acquire, memory_order_relaxed);
 }
 
-/* Spinning only helps when the waker can run at the same time. */
+/* Threads asleep in the kernel right now, in parker_park. */
+static atomic_int asleep_in_kernel;
+
+/* Spinning is a bet that the thread that will wake us is running on another
+ * core right now. That only pays while the threads that are awake (the
+ * goroutines and the main thread, less those asleep in the kernel) fit on
+ * the cores: otherwise the spinner burns the very core its partner needs,
+ * and yielding at once is better (bench/README.md: pipeline 8.8 -> 4.6 us,
+ * pool16 399 -> 260 ns, pingpong unchanged). Go's runtime limits its
+ * spinning threads by the same rule. */
 static bool spinning_helps(void)
 {
     static atomic_int cores; /* 0: not yet known */
@@ -52,7 +62,9 @@ static bool spinning_helps(void)
         n = online > 0 ? (int)online : 1;
         atomic_store_explicit(&cores, n, memory_order_relaxed);
     }
-    return n > 1;
+    long awake =
+        (long)go_count() + 1 - atomic_load_explicit(&asleep_in_kernel, memory_order_relaxed);
+    return n > 1 && awake <= n;
 }
 
 /* Sleeps while *word == value (or returns at once if it is not). Spurious
@@ -108,9 +120,11 @@ void parker_park(parker_t *p)
     if (atomic_fetch_sub_explicit(&p->state, 1, memory_order_acquire) == PARK_NOTIFIED)
         return;
     go_sleep_begin(p); /* the watchdog may now count us as asleep */
+    atomic_fetch_add_explicit(&asleep_in_kernel, 1, memory_order_relaxed);
     do
         futex_wait(&p->state, PARK_SLEEPING);
     while (!take_token(p));
+    atomic_fetch_sub_explicit(&asleep_in_kernel, 1, memory_order_relaxed);
     go_sleep_end();
 }
 
@@ -121,8 +135,7 @@ bool parker_is_sleeping(parker_t *p)
 
 void parker_unpark(parker_t *p)
 {
-    if (atomic_exchange_explicit(&p->state, PARK_NOTIFIED, memory_order_release) ==
-        PARK_SLEEPING)
+    if (atomic_exchange_explicit(&p->state, PARK_NOTIFIED, memory_order_release) == PARK_SLEEPING)
         futex_wake_one(&p->state);
 }
 
@@ -132,8 +145,8 @@ void lock_acquire_slow(lock_t *l)
         for (int i = 0; i < SPIN_PAUSES; i++) {
             int expected = 0;
             if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
-                atomic_compare_exchange_weak_explicit(&l->state, &expected, 1,
-                                                      memory_order_acquire, memory_order_relaxed))
+                atomic_compare_exchange_weak_explicit(&l->state, &expected, 1, memory_order_acquire,
+                                                      memory_order_relaxed))
                 return;
             cpu_relax();
         }
