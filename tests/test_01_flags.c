@@ -14,28 +14,20 @@
 #include "tests/trace_check.h"
 
 #define PROG "01-worker-pool"
-#define CLEAN_LINE "Clean shutdown: every goroutine returned, every allocation freed.\n"
-
-static bool ends_with(const char *text, const char *tail)
-{
-    size_t len = strlen(text), n = strlen(tail);
-    return len >= n && strcmp(text + len - n, tail) == 0;
-}
 
 Test(flags, trace_has_one_span_per_task_on_a_worker_track, .timeout = 60)
 {
     support_begin();
-    char path[] = "/tmp/goc-trace-01-XXXXXX";
-    int  fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
+    char path[64];
+    support_temp_file(path, sizeof path);
     const char  *argv[] = {"--workers", "3",       "--tasks", "8", "--work-ms",
                            "5",         "--trace", path,      NULL};
     run_result_t r = run_program(PROG, argv);
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
     cr_assert_str_eq(r.err, "");
     cr_assert_eq(count_lines_containing(r.out, "Trace written to"), 1, "%s", r.out);
-    cr_assert(ends_with(r.out, CLEAN_LINE), "the clean-shutdown line must come last:\n%s", r.out);
+    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
+              "the clean-shutdown line must come last:\n%s", r.out);
 
     char *json = tc_read_file(path);
     cr_assert_not_null(json, "no trace file");
@@ -83,7 +75,8 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
     cr_assert_not_null(tc_row(r.out, "dispatcher"), "%s", r.out);
     cr_assert_not_null(tc_row(r.out, "producer"), "%s", r.out);
     cr_assert_not_null(tc_row(r.out, "main"), "%s", r.out);
-    cr_assert(ends_with(r.out, CLEAN_LINE), "the clean-shutdown line must come last:\n%s", r.out);
+    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
+              "the clean-shutdown line must come last:\n%s", r.out);
     run_result_free(&r);
     support_end();
 }

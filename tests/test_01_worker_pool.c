@@ -459,7 +459,6 @@ Test(worker_pool, out_of_memory_leaves_nothing_behind, .timeout = 20)
 
 /* ------------------------------------------------------ the program, end to end */
 
-#define CLEAN_LINE "Clean shutdown: every goroutine returned, every allocation freed.\n"
 
 /* Checks the invariants of a run's output (interleaving varies): each task
  * processed exactly once by a worker in range, each with exactly one
@@ -487,8 +486,8 @@ static void check_run(const run_result_t *r, int workers, int tasks)
     cr_assert_eq(count_lines_containing(r->out, "Result for task"), (size_t)tasks);
     cr_assert_eq(count_lines_containing(r->out, "All tasks completed."), 1);
     size_t len = strlen(r->out);
-    cr_assert(len >= strlen(CLEAN_LINE) &&
-                  strcmp(r->out + len - strlen(CLEAN_LINE), CLEAN_LINE) == 0,
+    cr_assert(len >= strlen(CLEAN_SHUTDOWN_LINE) &&
+                  strcmp(r->out + len - strlen(CLEAN_SHUTDOWN_LINE), CLEAN_SHUTDOWN_LINE) == 0,
               "the clean-shutdown line must come last");
 }
 

@@ -15,13 +15,6 @@
 #include "tests/trace_check.h"
 
 #define PROG "03-semaphore"
-#define CLEAN_LINE "Clean shutdown: every goroutine returned, every allocation freed.\n"
-
-static bool ends_with(const char *text, const char *tail)
-{
-    size_t len = strlen(text), n = strlen(tail);
-    return len >= n && strcmp(text + len - n, tail) == 0;
-}
 
 /* kind_flag: "--channel", or NULL for the weighted semaphore. */
 
@@ -29,17 +22,16 @@ static bool ends_with(const char *text, const char *tail)
  * task's own track. */
 static void check_trace(const char *kind_flag)
 {
-    char path[] = "/tmp/goc-trace-03-XXXXXX";
-    int  fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
+    char path[64];
+    support_temp_file(path, sizeof path);
     const char  *argv[] = {"--tasks", "7",       "--limit", "3",       "--work-ms",
                            "5",       "--trace", path,      kind_flag, NULL};
     run_result_t r = run_program(PROG, argv);
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
     cr_assert_str_eq(r.err, "");
     cr_assert_eq(count_lines_containing(r.out, "Trace written to"), 1, "%s", r.out);
-    cr_assert(ends_with(r.out, CLEAN_LINE), "the clean-shutdown line must come last:\n%s", r.out);
+    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
+              "the clean-shutdown line must come last:\n%s", r.out);
 
     char *json = tc_read_file(path);
     cr_assert_not_null(json, "no trace file");
@@ -96,7 +88,8 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
         waited += tc_bar_count(row, '.') > 0;
     }
     cr_assert_geq(waited, 1, "with 2 slots for 6 tasks, some task waited:\n%s", r.out);
-    cr_assert(ends_with(r.out, CLEAN_LINE), "the clean-shutdown line must come last:\n%s", r.out);
+    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
+              "the clean-shutdown line must come last:\n%s", r.out);
     run_result_free(&r);
     support_end();
 }

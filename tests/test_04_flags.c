@@ -16,13 +16,6 @@
 #include "tests/trace_check.h"
 
 #define PROG "04-context"
-#define CLEAN_LINE "Clean shutdown: every goroutine returned, every allocation freed.\n"
-
-static bool ends_with(const char *text, const char *tail)
-{
-    size_t len = strlen(text), n = strlen(tail);
-    return len >= n && strcmp(text + len - n, tail) == 0;
-}
 
 /* Every task of the four examples, and the goroutine each runs on. */
 static const char *const task_tracks[][2] = {
@@ -34,10 +27,8 @@ static const char *const task_tracks[][2] = {
 Test(flags, trace_has_one_span_per_task_on_its_goroutine, .timeout = 60)
 {
     support_begin();
-    char path[] = "/tmp/goc-trace-04-XXXXXX";
-    int  fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
+    char path[64];
+    support_temp_file(path, sizeof path);
     /* Cancels and timeouts of 150 ms: every goroutine has started its task
      * by then, even where threads start slowly (valgrind), so each task
      * records its span. */
@@ -48,7 +39,8 @@ Test(flags, trace_has_one_span_per_task_on_its_goroutine, .timeout = 60)
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
     cr_assert_str_eq(r.err, "");
     cr_assert_eq(count_lines_containing(r.out, "Trace written to"), 1, "%s", r.out);
-    cr_assert(ends_with(r.out, CLEAN_LINE), "the clean-shutdown line must come last:\n%s", r.out);
+    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
+              "the clean-shutdown line must come last:\n%s", r.out);
 
     char *json = tc_read_file(path);
     cr_assert_not_null(json, "no trace file");
@@ -88,7 +80,8 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
         cr_assert_eq(tc_row_end(row), '|', "%s", r.out);
     }
     cr_assert_gt(tc_bar_count(tc_row(r.out, "main"), '.'), 0, "main waits:\n%s", r.out);
-    cr_assert(ends_with(r.out, CLEAN_LINE), "the clean-shutdown line must come last:\n%s", r.out);
+    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
+              "the clean-shutdown line must come last:\n%s", r.out);
     run_result_free(&r);
     support_end();
 }

@@ -16,13 +16,6 @@
 #include "tests/trace_check.h"
 
 #define PROG "05-pipeline"
-#define CLEAN_LINE "Clean shutdown: every goroutine returned, every allocation freed.\n"
-
-static bool ends_with(const char *text, const char *tail)
-{
-    size_t len = strlen(text), n = strlen(tail);
-    return len >= n && strcmp(text + len - n, tail) == 0;
-}
 
 /* Spans named `name` on the track named `track`. */
 static size_t spans_on(const tc_trace_t *t, const char *track, const char *name)
@@ -38,16 +31,15 @@ static size_t spans_on(const tc_trace_t *t, const char *track, const char *name)
 Test(flags, trace_has_a_span_per_value_on_the_right_tracks, .timeout = 60)
 {
     support_begin();
-    char path[] = "/tmp/goc-trace-05-XXXXXX";
-    int  fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
+    char path[64];
+    support_temp_file(path, sizeof path);
     const char  *argv[] = {"--n", "10", "--sinks", "1", "--sink-ms", "1", "--trace", path, NULL};
     run_result_t r = run_program(PROG, argv);
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
     cr_assert_str_eq(r.err, "");
     cr_assert_eq(count_lines_containing(r.out, "Trace written to"), 1, "%s", r.out);
-    cr_assert(ends_with(r.out, CLEAN_LINE), "the clean-shutdown line must come last:\n%s", r.out);
+    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
+              "the clean-shutdown line must come last:\n%s", r.out);
 
     char *json = tc_read_file(path);
     cr_assert_not_null(json, "no trace file");
@@ -95,7 +87,8 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
         cr_assert_eq(tc_row_end(row), '|', "%s still running:\n%s", rows[i], r.out);
     }
     cr_assert_gt(tc_bar_count(tc_row(r.out, "sink Sink1"), '#'), 0, "the sink works:\n%s", r.out);
-    cr_assert(ends_with(r.out, CLEAN_LINE), "the clean-shutdown line must come last:\n%s", r.out);
+    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
+              "the clean-shutdown line must come last:\n%s", r.out);
     run_result_free(&r);
     support_end();
 }
@@ -129,7 +122,7 @@ Test(flags, a_sink_that_reads_to_the_end_leaks_nothing_even_with_leak, .timeout 
     run_result_t r = run_program(PROG, argv);
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
     cr_assert_str_eq(r.err, "");
-    cr_assert(ends_with(r.out, CLEAN_LINE), "%s", r.out);
+    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE), "%s", r.out);
     run_result_free(&r);
     support_end();
 }

@@ -337,10 +337,8 @@ Test(trace, write_json_to_a_file_and_report_a_bad_path, .timeout = 10)
     trace_enable();
     trace_begin("task 1");
     trace_end();
-    char path[] = "/tmp/goc-trace-XXXXXX";
-    int  fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
+    char path[64];
+    support_temp_file(path, sizeof path);
     cr_assert_eq(trace_write_json(path), 0);
     char *text = tc_read_file(path);
     cr_assert_not_null(text);
@@ -429,10 +427,8 @@ Test(trace, finish_writes_the_timeline_and_the_file_then_resets, .timeout = 10)
     trace_enable();
     trace_begin("task 1");
     trace_end();
-    char path[] = "/tmp/goc-trace-XXXXXX";
-    int  fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
+    char path[64];
+    support_temp_file(path, sizeof path);
     char  *text = NULL;
     size_t size = 0;
     FILE  *out = open_memstream(&text, &size);

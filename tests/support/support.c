@@ -179,6 +179,22 @@ void support_check_trace_flag(const char *name, const char *const quick_args[])
     run_result_free(&r);
 }
 
+bool support_ends_with(const char *text, const char *tail)
+{
+    size_t len = strlen(text), n = strlen(tail);
+    return len >= n && strcmp(text + len - n, tail) == 0;
+}
+
+void support_temp_file(char *path, size_t size)
+{
+    /* mkstemp's template: it replaces the trailing X's with a unique name. */
+    int written = snprintf(path, size, "/tmp/goc-test-XXXXXX");
+    cr_assert(written > 0 && (size_t)written < size, "path buffer too small");
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0, "mkstemp failed");
+    close(fd);
+}
+
 size_t count_lines_containing(const char *text, const char *needle)
 {
     size_t count = 0;

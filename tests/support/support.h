@@ -15,6 +15,7 @@
 #define TESTS_SUPPORT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/leak.h"
@@ -55,6 +56,16 @@ void         run_result_free(run_result_t *r);
  * --timeline, --trace and --leak. quick_args (NULL-terminated, at most 16)
  * make a short run of the program. */
 void support_check_trace_flag(const char *name, const char *const quick_args[]);
+
+/* The last line every lesson program prints after a clean shutdown. */
+#define CLEAN_SHUTDOWN_LINE "Clean shutdown: every goroutine returned, every allocation freed.\n"
+
+/* True if text ends with tail. */
+bool support_ends_with(const char *text, const char *tail);
+
+/* Creates an empty file of its own under /tmp and writes its path to path
+ * (size >= 32 bytes). Fails the test if it cannot. The caller unlinks it. */
+void support_temp_file(char *path, size_t size);
 
 /* Number of lines of text that contain needle. */
 size_t count_lines_containing(const char *text, const char *needle);
