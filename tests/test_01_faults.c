@@ -15,7 +15,6 @@
 #include "01-worker-pool/worker_pool.h"
 #include "common/alloc.h"
 #include "common/go.h"
-#include "common/timer.h"
 #include "tests/support/support.h"
 
 enum { WORKERS = 3, TASKS = 7 };
@@ -29,17 +28,6 @@ static int count_task(void *env, int worker, const worker_pool_task_t *task)
     cr_assert(worker >= 1 && worker <= WORKERS);
     atomic_fetch_add(&ran, 1);
     return 0;
-}
-
-/* Polls until go_count() and alloc_live() are back to base (a goroutine
- * leaves the count a moment before its bookkeeping is freed), for at most
- * two seconds. */
-static void wait_quiet(size_t goroutines, int64_t live)
-{
-    for (int i = 0; i < 2000 && (go_count() > goroutines || alloc_live() > live); i++)
-        time_sleep(TIME_MILLISECOND);
-    cr_assert_eq(go_count(), goroutines, "goroutines of a failed start are still running");
-    cr_assert_eq(alloc_live(), live, "a failed start leaked");
 }
 
 Test(worker_pool_faults, every_goroutine_that_cannot_start, .timeout = 30)
@@ -57,7 +45,7 @@ Test(worker_pool_faults, every_goroutine_that_cannot_start, .timeout = 30)
             cr_assert_null(pool, "worker_pool_new succeeded with only %lld goroutines",
                            (long long)n);
             cr_assert_eq(err, EAGAIN, "n = %lld: errno %d", (long long)n, err);
-            wait_quiet(base, live);
+            support_wait_quiet(base, live);
             continue;
         }
         cr_assert_not_null(pool, "all goroutines could start");

@@ -2,52 +2,38 @@
  * test_01_flags.c - lesson 01's --trace, --timeline and --leak, end to end:
  * the trace is valid JSON with one span per task on a worker's track, the
  * timeline has a row per goroutine within 100 columns, the leak demo is
- * caught and named, and a traced run is still clean.
+ * caught and named, and a traced run is still clean. What every lesson's
+ * flags promise is checked by tests/support/flags_check.h.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "tests/support/flags_check.h"
 #include "tests/support/support.h"
-#include "tests/trace_check.h"
+#include "tests/support/trace_check.h"
 
 #define PROG "01-worker-pool"
 
 Test(flags, trace_has_one_span_per_task_on_a_worker_track, .timeout = 60)
 {
     support_begin();
-    char path[64];
-    support_temp_file(path, sizeof path);
-    const char  *argv[] = {"--workers", "3",       "--tasks", "8", "--work-ms",
-                           "5",         "--trace", path,      NULL};
-    run_result_t r = run_program(PROG, argv);
-    cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
-    cr_assert_str_eq(r.err, "");
-    cr_assert_eq(count_lines_containing(r.out, "Trace written to"), 1, "%s", r.out);
-    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
-              "the clean-shutdown line must come last:\n%s", r.out);
-
-    char *json = tc_read_file(path);
-    cr_assert_not_null(json, "no trace file");
-    tc_trace_t t;
-    cr_assert(tc_parse(json, &t), "invalid JSON (%s at byte %zu)", t.error, t.error_at);
+    const char  *argv[] = {"--workers", "3", "--tasks", "8", "--work-ms", "5", NULL};
+    traced_run_t tr;
+    support_run_traced(PROG, argv, &tr);
+    const tc_trace_t *t = &tr.trace;
     for (int id = 1; id <= 8; id++) {
         char name[32];
         snprintf(name, sizeof name, "task %d", id);
-        cr_assert_eq(tc_count(&t, "X", name), 1, "%s: not exactly one span", name);
-        const char *track = tc_track_of(&t, tc_find(&t, "X", name)->tid);
+        cr_assert_eq(tc_count(t, "X", name), 1, "%s: not exactly one span", name);
+        const char *track = tc_track_of(t, tc_find(t, "X", name)->tid);
         cr_assert(strncmp(track, "worker ", 7) == 0, "%s ran on track '%s'", name, track);
     }
     const char *tracks[] = {"main", "worker 1", "worker 2", "worker 3", "dispatcher", "producer"};
     for (size_t i = 0; i < sizeof tracks / sizeof tracks[0]; i++)
-        cr_assert_neq(tc_tid_of(&t, tracks[i]), -1, "no track for %s", tracks[i]);
-    cr_assert_eq(tc_count(&t, "M", "thread_name"), 6);
-    tc_free(&t);
-    free(json);
-    unlink(path);
-    run_result_free(&r);
+        cr_assert_neq(tc_tid_of(t, tracks[i]), -1, "no track for %s", tracks[i]);
+    cr_assert_eq(tc_count(t, "M", "thread_name"), 6);
+    support_traced_free(&tr);
     support_end();
 }
 
@@ -56,14 +42,8 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
     support_begin();
     /* 50 ms of work: every worker has started long before the tasks run
      * out, so each gets some even where threads start slowly. */
-    const char  *argv[] = {"--workers", "3", "--tasks", "9", "--work-ms", "50", "--timeline", NULL};
-    run_result_t r = run_program(PROG, argv);
-    cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
-    cr_assert_str_eq(r.err, "");
-    cr_assert_not_null(strstr(r.out, "Timeline: "), "no timeline:\n%s", r.out);
-    cr_assert_leq(tc_longest_line(strstr(r.out, "Timeline: ")), 100, "wider than 100 columns:\n%s",
-                  r.out);
-    cr_assert_eq(tc_row_count(r.out), 6, "rows:\n%s", r.out);
+    const char  *argv[] = {"--workers", "3", "--tasks", "9", "--work-ms", "50", NULL};
+    run_result_t r = support_run_timeline(PROG, argv, 6);
     for (int w = 1; w <= 3; w++) {
         char worker[32];
         snprintf(worker, sizeof worker, "worker %d", w);
@@ -75,8 +55,6 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
     cr_assert_not_null(tc_row(r.out, "dispatcher"), "%s", r.out);
     cr_assert_not_null(tc_row(r.out, "producer"), "%s", r.out);
     cr_assert_not_null(tc_row(r.out, "main"), "%s", r.out);
-    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
-              "the clean-shutdown line must come last:\n%s", r.out);
     run_result_free(&r);
     support_end();
 }
@@ -84,12 +62,9 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
 Test(flags, leak_is_caught_and_names_the_stuck_goroutines, .timeout = 60)
 {
     support_begin();
-    const char  *argv[] = {"--leak",    "--workers", "2",          "--tasks", "5",
-                           "--work-ms", "10",        "--timeline", NULL};
-    run_result_t r = run_program(PROG, argv);
-    cr_assert_eq(r.exit_code, 1, "exit %d; stderr:\n%s", r.exit_code, r.err);
-    cr_assert(strstr(r.err, "leak check failed") != NULL, "no leak report:\n%s", r.err);
-    const char *stuck[] = {"worker 1", "worker 2", "dispatcher"};
+    const char  *argv[] = {"--workers", "2", "--tasks", "5", "--work-ms", "10", NULL};
+    run_result_t r = support_run_leaking(PROG, argv);
+    const char  *stuck[] = {"worker 1", "worker 2", "dispatcher"};
     for (size_t i = 0; i < sizeof stuck / sizeof stuck[0]; i++) {
         cr_assert_eq(tc_goroutine_lines(r.err, stuck[i]), 1, "%s not named once:\n%s", stuck[i],
                      r.err);
@@ -98,7 +73,6 @@ Test(flags, leak_is_caught_and_names_the_stuck_goroutines, .timeout = 60)
     }
     /* Each worker ran one task, then nobody gave it another. */
     cr_assert_eq(count_lines_containing(r.out, "processing task"), 2, "%s", r.out);
-    cr_assert_eq(count_lines_containing(r.out, "Clean shutdown"), 0);
     run_result_free(&r);
     support_end();
 }

@@ -1,182 +1,32 @@
 /*
- * test_02_fan.c - lesson 02: fan-out and fan-in.
+ * test_02_fan.c - lesson 02: fan-out and fan-in, merging. Every square
+ * comes out exactly once (in input order for the ordered merge), with
+ * quick, slow, jittery or single workers; an item a worker drops is
+ * skipped, not waited for; merging no channels closes at once; inputs that
+ * close at different times all get merged; bad arguments are refused; no
+ * failed allocation leaves anything behind.
  *
  * Every test that merges drains the merged channel until it reports EPIPE.
  * That is the point of the lesson: if a worker or the merger forgot to close
  * its channel (the article's bug), the drain would block forever and the
  * test's .timeout would turn the hang into a failure. Every test then ends
  * with support_end(): every goroutine returned, every allocation freed.
+ *
+ * Cancellation is in test_02_fan_cancel.c, the program in
+ * test_02_program.c; the shared producer, workers and drain in
+ * tests/fan_helpers.h.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "02-fan-in-fan-out/fan.h"
 #include "common/alloc.h"
 #include "common/go.h"
 #include "common/timer.h"
+#include "tests/fan_helpers.h"
 #include "tests/support/support.h"
-
-#define PROGRAM "02-fan-in-fan-out"
-
-/* ------------------------------------------------------------ helpers */
-
-/* A producer goroutine: sends values 1..count (seq 0..count-1) on `to`,
- * giving up when ctx is done; closes `to`; then reports how many it sent on
- * `report` (an int64_t channel of cap 1). */
-typedef struct {
-    ctx_t  *ctx;
-    chan_t *to;
-    chan_t *report;
-    int64_t count;
-} producer_t;
-
-static void produce(void *arg)
-{
-    producer_t *p = arg;
-    int64_t     sent = 0;
-    chan_t     *done = p->ctx ? ctx_done(p->ctx) : NULL;
-    for (; sent < p->count; sent++) {
-        fan_item_t  item = {(uint64_t)sent, sent + 1};
-        chan_case_t cases[2] = {chan_case_send(p->to, &item), chan_case_recv(done, NULL)};
-        if (chan_select(cases, 2) != 0 || cases[0].err != 0)
-            break;
-    }
-    chan_close(p->to);
-    chan_send(p->report, &sent);
-    chan_release(p->to);
-    chan_release(p->report);
-    ctx_release(p->ctx);
-    goc_free(p);
-}
-
-/* Starts a producer on a new unbuffered channel; returns the channel and
- * stores the report channel in *report (both owned by the caller). */
-static chan_t *start_producer(ctx_t *ctx, int64_t count, chan_t **report)
-{
-    chan_t     *to = fan_chan_make(0);
-    producer_t *p = goc_malloc(sizeof *p);
-    *report = chan_make(sizeof(int64_t), 1);
-    cr_assert(to && p && *report, "out of memory");
-    *p = (producer_t){ctx ? ctx_retain(ctx) : NULL, chan_retain(to), chan_retain(*report), count};
-    cr_assert_eq(go_named("test producer", produce, p), 0);
-    return to;
-}
-
-/* Waits for the producer's report and releases the report channel. */
-static int64_t producer_sent(chan_t *report)
-{
-    int64_t sent = -1;
-    cr_assert_eq(chan_recv(report, &sent), 0, "the producer never reported");
-    chan_release(report);
-    return sent;
-}
-
-/* Sleeps for d unless ctx is done first; returns 0 or ECANCELED. */
-static int work_for(ctx_t *ctx, duration_t d)
-{
-    chan_t *timer = time_after(d);
-    if (timer == NULL)
-        return ENOMEM;
-    chan_case_t cases[2] = {chan_case_recv(timer, NULL), chan_case_recv(ctx_done(ctx), NULL)};
-    int         chosen = chan_select(cases, 2);
-    chan_release(timer);
-    return chosen == 0 ? 0 : ECANCELED;
-}
-
-static int square(ctx_t *ctx, size_t worker, int64_t v, int64_t *result, void *arg)
-{
-    (void)ctx, (void)worker, (void)arg;
-    *result = v * v;
-    return 0;
-}
-
-/* Every seventh item takes 20 ms, the rest nothing: one worker lags. */
-static int square_slow_on_sevens(ctx_t *ctx, size_t worker, int64_t v, int64_t *result, void *arg)
-{
-    (void)worker, (void)arg;
-    if (v % 7 == 0 && work_for(ctx, 20 * TIME_MILLISECOND) != 0)
-        return ECANCELED;
-    *result = v * v;
-    return 0;
-}
-
-/* 0 to 3 ms per item, so results finish out of order. */
-static int square_jittery(ctx_t *ctx, size_t worker, int64_t v, int64_t *result, void *arg)
-{
-    (void)worker, (void)arg;
-    if (v % 4 != 0 && work_for(ctx, (v % 4) * TIME_MILLISECOND) != 0)
-        return ECANCELED;
-    *result = v * v;
-    return 0;
-}
-
-/* Drops the item whose value is *arg. */
-static int square_dropping(ctx_t *ctx, size_t worker, int64_t v, int64_t *result, void *arg)
-{
-    (void)ctx, (void)worker;
-    if (v == *(const int64_t *)arg)
-        return EINVAL;
-    *result = v * v;
-    return 0;
-}
-
-/* Work that would take 10 s: only cancellation ends it in time. */
-static int stuck_until_canceled(ctx_t *ctx, size_t worker, int64_t v, int64_t *result, void *arg)
-{
-    (void)worker, (void)arg;
-    if (work_for(ctx, 10 * TIME_SECOND) != 0)
-        return ECANCELED;
-    *result = v * v;
-    return 0;
-}
-
-/* Starts a producer of `jobs` items, `workers` workers running fn, and a
- * merger; returns the merged channel. */
-static chan_t *start_all(ctx_t *ctx, int64_t jobs, size_t workers, fan_fn_t fn, void *arg,
-                         bool ordered, chan_t **report)
-{
-    chan_t *in = start_producer(ctx, jobs, report);
-    chan_t *outs[16];
-    cr_assert_leq(workers, 16);
-    cr_assert_eq(fan_out(ctx, in, workers, fn, arg, outs), 0);
-    chan_release(in);
-    chan_t *merged = ordered ? fan_in_ordered(ctx, outs, workers) : fan_in(ctx, outs, workers);
-    cr_assert_not_null(merged, "fan_in failed: %s", strerror(errno));
-    for (size_t i = 0; i < workers; i++)
-        chan_release(outs[i]);
-    return merged;
-}
-
-/* Receives from merged until it is closed; asserts each seq 0..jobs-1
- * arrives at most once with value (seq+1)^2, in increasing order if
- * `ordered`. Returns how many arrived; `seen` (jobs entries) marks which. */
-static int64_t drain(chan_t *merged, int64_t jobs, bool ordered, bool *seen)
-{
-    int64_t    got = 0;
-    fan_item_t item;
-    int64_t    last = -1;
-    while (chan_recv(merged, &item) == 0) {
-        cr_assert_lt(item.seq, (uint64_t)jobs, "unknown seq %" PRIu64, item.seq);
-        int64_t v = (int64_t)item.seq + 1;
-        cr_assert_eq(item.value, v * v, "seq %" PRIu64 ": got %" PRId64, item.seq, item.value);
-        cr_assert_not(seen[item.seq], "seq %" PRIu64 " arrived twice", item.seq);
-        if (ordered)
-            cr_assert_gt((int64_t)item.seq, last, "seq %" PRIu64 " after %" PRId64, item.seq, last);
-        seen[item.seq] = true;
-        last = (int64_t)item.seq;
-        got++;
-    }
-    /* closed stays closed */
-    cr_assert_eq(chan_recv(merged, &item), EPIPE);
-    return got;
-}
-
-/* ------------------------------------------------------------ the module */
 
 static void every_square_once(bool ordered, fan_fn_t fn, int64_t jobs, size_t workers)
 {
@@ -227,76 +77,6 @@ Test(fan, ordered_merge_skips_a_dropped_item, .timeout = 10)
     cr_assert_not(seen[dropped - 1], "the dropped item came out");
     cr_assert_eq(producer_sent(report), jobs);
     chan_release(merged);
-    support_end();
-}
-
-/* The consumer takes k items and cancels, while the producer still has
- * thousands to send: producer, workers and merger are all blocked on sends.
- * If `keep_reading`, it reads on and the merged channel must close; if not,
- * nobody reads again (the classic leak) and they must return anyway. */
-static void cancel_midway(bool ordered, bool keep_reading)
-{
-    support_begin();
-    const int64_t jobs = 100000, k = 5;
-    const size_t  workers = 4;
-    bool         *seen = calloc((size_t)jobs, sizeof *seen);
-    ctx_t        *ctx = ctx_with_cancel(NULL);
-    chan_t       *report;
-    chan_t       *merged = start_all(ctx, jobs, workers, square, NULL, ordered, &report);
-
-    fan_item_t item;
-    for (int64_t i = 0; i < k; i++)
-        cr_assert_eq(chan_recv(merged, &item), 0);
-    ctx_cancel(ctx);
-    if (keep_reading)
-        cr_assert_lt(drain(merged, jobs, ordered, seen), jobs);
-    chan_release(merged);
-    ctx_release(ctx);
-
-    /* Backpressure bounds what was taken from the producer: k read, at most
-     * one item per worker and `workers` in the merger held when canceled,
-     * and at most one more per worker racing the cancellation. */
-    int64_t sent = producer_sent(report);
-    cr_assert_geq(sent, k);
-    cr_assert_leq(sent, k + 3 * (int64_t)workers + 1, "the producer sent %" PRId64, sent);
-    free(seen);
-    support_end();
-}
-
-Test(fan, cancel_with_no_reader_left_stops_everything, .timeout = 10)
-{
-    cancel_midway(false, false);
-}
-
-Test(fan, cancel_with_no_reader_left_stops_everything_ordered, .timeout = 10)
-{
-    cancel_midway(true, false);
-}
-
-Test(fan, cancel_closes_the_merged_channel, .timeout = 10)
-{
-    cancel_midway(false, true);
-}
-
-Test(fan, cancel_closes_the_merged_channel_ordered, .timeout = 10)
-{
-    cancel_midway(true, true);
-}
-
-Test(fan, cancel_interrupts_long_work_promptly, .timeout = 10)
-{
-    support_begin();
-    ctx_t  *ctx = ctx_with_cancel(NULL);
-    chan_t *report;
-    chan_t *merged = start_all(ctx, 1000, 3, stuck_until_canceled, NULL, false, &report);
-    int64_t start = time_now();
-    ctx_cancel(ctx);
-    fan_item_t item;
-    cr_assert_eq(chan_recv(merged, &item), EPIPE, "a result of canceled work came out");
-    cr_assert_lt(time_now() - start, 2 * TIME_SECOND, "cancellation took too long");
-    chan_release(merged);
-    ctx_release(ctx);
-    cr_assert_leq(producer_sent(report), 3 + 3); /* one per worker, one more per worker racing */
     support_end();
 }
 
@@ -428,152 +208,5 @@ Test(fan, out_of_memory_leaves_nothing_behind, .timeout = 10)
         break;
     }
     cr_assert_gt(failures, 0, "no allocation was ever failed");
-    support_end();
-}
-
-/* ------------------------------------------------------------ the program */
-
-typedef struct {
-    int     processed[1001]; /* per job */
-    int     results[1001];   /* per job, value checked */
-    int64_t order[1001];     /* jobs in the order their results were printed */
-    int     nresults;
-    size_t  max_worker;
-} transcript_t;
-
-/* Parses the program's stdout, asserting every line is one it should print. */
-static void parse_transcript(const char *out, int64_t jobs, transcript_t *t)
-{
-    memset(t, 0, sizeof *t);
-    char *copy = strdup(out), *save = NULL;
-    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        size_t  worker;
-        int64_t job, value;
-        int     end = -1;
-        if (sscanf(line, "Worker %zu processing job %" SCNd64 "%n", &worker, &job, &end) == 2 &&
-            line[end] == '\0') {
-            cr_assert(job >= 1 && job <= jobs, "bad job in: %s", line);
-            t->processed[job]++;
-            if (worker > t->max_worker)
-                t->max_worker = worker;
-        } else if (sscanf(line, "Result: %" SCNd64 " (job %" SCNd64 ")%n", &value, &job, &end) ==
-                       2 &&
-                   line[end] == '\0') {
-            cr_assert(job >= 1 && job <= jobs, "bad job in: %s", line);
-            cr_assert_eq(value, job * job, "wrong square in: %s", line);
-            t->results[job]++;
-            t->order[t->nresults++] = job;
-        } else {
-            cr_assert(strncmp(line, "Fan-out: ", 9) == 0 ||
-                          strcmp(line, "Collecting results...") == 0 ||
-                          strcmp(line, "All workers finished.") == 0 ||
-                          strncmp(line, "Clean shutdown: ", 16) == 0,
-                      "unexpected line: %s", line);
-        }
-    }
-    free(copy);
-}
-
-static void assert_clean_run(run_result_t *r, int64_t jobs, size_t workers, transcript_t *t)
-{
-    cr_assert_eq(r->exit_code, 0, "exit %d, stderr:\n%s", r->exit_code, r->err);
-    parse_transcript(r->out, jobs, t);
-    for (int64_t j = 1; j <= jobs; j++) {
-        cr_assert_eq(t->processed[j], 1, "job %" PRId64 " processed %d times", j, t->processed[j]);
-        cr_assert_eq(t->results[j], 1, "job %" PRId64 " has %d results", j, t->results[j]);
-    }
-    cr_assert_eq(t->nresults, jobs);
-    cr_assert_leq(t->max_worker, workers);
-    cr_assert_eq(count_lines_containing(r->out, "All workers finished."), 1);
-    /* the program prints the clean-shutdown line last */
-    const char *clean = "Clean shutdown: every goroutine returned, every allocation freed.\n";
-    size_t      len = strlen(r->out), clen = strlen(clean);
-    cr_assert(len >= clen && strcmp(r->out + len - clen, clean) == 0, "last line is not clean:\n%s",
-              r->out);
-}
-
-Test(program, merges_every_result_then_shuts_down_clean, .timeout = 60)
-{
-    support_begin();
-    const char  *argv[] = {"--workers", "4", "--jobs", "40", "--work-ms", "1", NULL};
-    run_result_t r = run_program(PROGRAM, argv);
-    transcript_t t;
-    assert_clean_run(&r, 40, 4, &t);
-    run_result_free(&r);
-    support_end();
-}
-
-Test(program, ordered_prints_results_in_job_order, .timeout = 60)
-{
-    support_begin();
-    const char  *argv[] = {"--ordered", "-w", "5", "-j", "30", "-m", "2", NULL};
-    run_result_t r = run_program(PROGRAM, argv);
-    transcript_t t;
-    assert_clean_run(&r, 30, 5, &t);
-    for (int i = 0; i < t.nresults; i++)
-        cr_assert_eq(t.order[i], i + 1, "result %d is job %" PRId64, i + 1, t.order[i]);
-    run_result_free(&r);
-    support_end();
-}
-
-Test(program, defaults_are_the_articles_numbers, .timeout = 60)
-{
-    support_begin();
-    const char  *argv[] = {NULL};
-    int64_t      start = time_now();
-    run_result_t r = run_program(PROGRAM, argv);
-    int64_t      took = time_now() - start;
-    transcript_t t;
-    assert_clean_run(&r, 10, 3, &t);
-    /* 10 jobs of 250 ms on 3 workers: some worker does 4 of them */
-    cr_assert_geq(took, 950 * TIME_MILLISECOND, "took only %" PRId64 " ms", took / 1000000);
-    cr_assert_lt(took, 10 * TIME_SECOND);
-    run_result_free(&r);
-    support_end();
-}
-
-/* Bad input: exit 2, "<prog>: <what was wrong>" then the usage on stderr,
- * nothing on stdout. One test per case, so each stays short under valgrind. */
-static void assert_refused(const char *const argv[])
-{
-    support_begin();
-    run_result_t r = run_program(PROGRAM, argv);
-    cr_assert_eq(r.exit_code, 2, "%s %s: exit %d", argv[0], argv[1] ? argv[1] : "", r.exit_code);
-    cr_assert(strncmp(r.err, PROGRAM ": ", strlen(PROGRAM) + 2) == 0,
-              "%s: no message first on stderr:\n%s", argv[0], r.err);
-    cr_assert_not_null(strstr(r.err, "Usage:"), "%s: no usage on stderr", argv[0]);
-    cr_assert_str_eq(r.out, "", "%s: wrote to stdout", argv[0]);
-    run_result_free(&r);
-    support_end();
-}
-
-#define REFUSES(name, ...)                                                                         \
-    Test(program, refuses_##name, .timeout = 60)                                                   \
-    {                                                                                              \
-        const char *const argv[] = {__VA_ARGS__, NULL};                                            \
-        assert_refused(argv);                                                                      \
-    }
-
-REFUSES(unknown_long_flag, "--bogus")
-REFUSES(unknown_short_flag, "-x")
-REFUSES(non_number, "--workers", "abc")
-REFUSES(zero_workers, "--workers", "0")
-REFUSES(negative_jobs, "--jobs", "-3")
-REFUSES(overflow, "--jobs", "99999999999999999999")
-REFUSES(negative_work, "--work-ms", "-1")
-REFUSES(trailing_junk, "--work-ms", "12ms")
-REFUSES(missing_value, "--workers")
-REFUSES(surplus_argument, "surplus")
-
-Test(program, help_prints_usage_and_exits_0, .timeout = 60)
-{
-    support_begin();
-    const char  *argv[] = {"--help", NULL};
-    run_result_t r = run_program(PROGRAM, argv);
-    cr_assert_eq(r.exit_code, 0);
-    cr_assert_not_null(strstr(r.out, "Usage:"));
-    cr_assert_not_null(strstr(r.out, "--ordered"));
-    cr_assert_str_eq(r.err, "");
-    run_result_free(&r);
     support_end();
 }

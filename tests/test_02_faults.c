@@ -14,7 +14,6 @@
 #include "02-fan-in-fan-out/fan.h"
 #include "common/alloc.h"
 #include "common/go.h"
-#include "common/timer.h"
 #include "tests/support/support.h"
 
 enum { WORKERS = 3 };
@@ -26,17 +25,6 @@ static int twice(ctx_t *ctx, size_t worker, int64_t value, int64_t *result, void
     (void)arg;
     *result = 2 * value;
     return 0;
-}
-
-/* Polls until go_count() and alloc_live() are back to base (a goroutine
- * leaves the count a moment before its bookkeeping is freed), for at most
- * two seconds. */
-static void wait_quiet(size_t goroutines, int64_t live)
-{
-    for (int i = 0; i < 2000 && (go_count() > goroutines || alloc_live() > live); i++)
-        time_sleep(TIME_MILLISECOND);
-    cr_assert_eq(go_count(), goroutines, "goroutines of a failed start are still running");
-    cr_assert_eq(alloc_live(), live, "a failed start leaked");
 }
 
 Test(fan_faults, fan_out_when_a_worker_cannot_start, .timeout = 30)
@@ -54,7 +42,7 @@ Test(fan_faults, fan_out_when_a_worker_cannot_start, .timeout = 30)
         cr_assert_eq(err, EAGAIN, "%lld of %d workers could start: %d", (long long)n, WORKERS, err);
         for (int i = 0; i < WORKERS; i++)
             cr_assert_eq(outs[i], (chan_t *)&n, "outs must be left untouched on failure");
-        wait_quiet(base, live);
+        support_wait_quiet(base, live);
         fan_item_t item = {0, 21};
         cr_assert_eq(chan_try_send(in, &item), 0, "the input is still the caller's, and open");
         cr_assert_eq(chan_len(in), 1, "no stopped worker took an item after the failure");
@@ -93,7 +81,7 @@ Test(fan_faults, fan_in_when_the_merger_cannot_start, .timeout = 30)
         cr_assert_eq(got.value, 5);
         cr_assert_eq(chan_recv(merged, &got), EPIPE);
         chan_release(merged);
-        wait_quiet(base, start); /* the merger is gone before the next round counts */
+        support_wait_quiet(base, start); /* the merger is gone before the next round counts */
     }
     support_end();
 }

@@ -3,53 +3,40 @@
  * the trace is valid JSON with one span per job on a worker's track, the
  * timeline has a row per goroutine within 100 columns, the leak demo (the
  * article's workers that never close their outputs) is caught and names
- * the merger it leaves stuck, and a traced run is still clean.
+ * the merger it leaves stuck, and a traced run is still clean. What every
+ * lesson's flags promise is checked by tests/support/flags_check.h.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "tests/support/flags_check.h"
 #include "tests/support/support.h"
-#include "tests/trace_check.h"
+#include "tests/support/trace_check.h"
 
 #define PROG "02-fan-in-fan-out"
 
 Test(flags, trace_has_one_span_per_job_on_a_worker_track, .timeout = 60)
 {
     support_begin();
-    char path[64];
-    support_temp_file(path, sizeof path);
-    const char *argv[] = {"--workers", "3", "--jobs", "8", "--work-ms", "5", "--trace", path, NULL};
-    run_result_t r = run_program(PROG, argv);
-    cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
-    cr_assert_str_eq(r.err, "");
-    cr_assert_eq(count_lines_containing(r.out, "Trace written to"), 1, "%s", r.out);
-    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
-              "the clean-shutdown line must come last:\n%s", r.out);
-
-    char *json = tc_read_file(path);
-    cr_assert_not_null(json, "no trace file");
-    tc_trace_t t;
-    cr_assert(tc_parse(json, &t), "invalid JSON (%s at byte %zu)", t.error, t.error_at);
+    const char  *argv[] = {"--workers", "3", "--jobs", "8", "--work-ms", "5", NULL};
+    traced_run_t tr;
+    support_run_traced(PROG, argv, &tr);
+    const tc_trace_t *t = &tr.trace;
     for (int job = 1; job <= 8; job++) {
         char name[32];
         snprintf(name, sizeof name, "job %d", job);
-        cr_assert_eq(tc_count(&t, "X", name), 1, "%s: not exactly one span", name);
-        const char *track = tc_track_of(&t, tc_find(&t, "X", name)->tid);
+        cr_assert_eq(tc_count(t, "X", name), 1, "%s: not exactly one span", name);
+        const char *track = tc_track_of(t, tc_find(t, "X", name)->tid);
         cr_assert(strncmp(track, "worker ", 7) == 0, "%s ran on track '%s'", name, track);
         snprintf(name, sizeof name, "send job %d", job);
-        cr_assert_eq(tc_count(&t, "X", name), 1, "%s: not exactly one span", name);
+        cr_assert_eq(tc_count(t, "X", name), 1, "%s: not exactly one span", name);
     }
     const char *tracks[] = {"main", "producer", "worker 1", "worker 2", "worker 3", "fan-in"};
     for (size_t i = 0; i < sizeof tracks / sizeof tracks[0]; i++)
-        cr_assert_neq(tc_tid_of(&t, tracks[i]), -1, "no track for %s", tracks[i]);
-    cr_assert_eq(tc_count(&t, "M", "thread_name"), 6);
-    tc_free(&t);
-    free(json);
-    unlink(path);
-    run_result_free(&r);
+        cr_assert_neq(tc_tid_of(t, tracks[i]), -1, "no track for %s", tracks[i]);
+    cr_assert_eq(tc_count(t, "M", "thread_name"), 6);
+    support_traced_free(&tr);
     support_end();
 }
 
@@ -58,15 +45,8 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
     support_begin();
     /* 50 ms of work: every worker has started long before the jobs run out,
      * so each gets some even where threads start slowly (TSan, valgrind). */
-    const char  *argv[] = {"--workers", "4",         "--jobs",     "12", "--work-ms",
-                           "50",        "--ordered", "--timeline", NULL};
-    run_result_t r = run_program(PROG, argv);
-    cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
-    cr_assert_str_eq(r.err, "");
-    cr_assert_not_null(strstr(r.out, "Timeline: "), "no timeline:\n%s", r.out);
-    cr_assert_leq(tc_longest_line(strstr(r.out, "Timeline: ")), 100, "wider than 100 columns:\n%s",
-                  r.out);
-    cr_assert_eq(tc_row_count(r.out), 7, "rows:\n%s", r.out);
+    const char  *argv[] = {"--workers", "4", "--jobs", "12", "--work-ms", "50", "--ordered", NULL};
+    run_result_t r = support_run_timeline(PROG, argv, 7);
     for (int w = 1; w <= 4; w++) {
         char worker[32];
         snprintf(worker, sizeof worker, "worker %d", w);
@@ -78,8 +58,6 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
     const char *others[] = {"main", "producer", "fan-in ordered"};
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
         cr_assert_eq(tc_row_end(tc_row(r.out, others[i])), '|', "%s:\n%s", others[i], r.out);
-    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
-              "the clean-shutdown line must come last:\n%s", r.out);
     run_result_free(&r);
     support_end();
 }
@@ -87,11 +65,8 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
 Test(flags, leak_is_caught_and_names_the_stuck_merger, .timeout = 60)
 {
     support_begin();
-    const char  *argv[] = {"--leak",    "--workers", "2",          "--jobs", "5",
-                           "--work-ms", "10",        "--timeline", NULL};
-    run_result_t r = run_program(PROG, argv);
-    cr_assert_eq(r.exit_code, 1, "exit %d; stderr:\n%s", r.exit_code, r.err);
-    cr_assert(strstr(r.err, "leak check failed") != NULL, "no leak report:\n%s", r.err);
+    const char  *argv[] = {"--workers", "2", "--jobs", "5", "--work-ms", "10", NULL};
+    run_result_t r = support_run_leaking(PROG, argv);
     cr_assert_eq(tc_goroutine_lines(r.err, "fan-in"), 1, "the merger not named:\n%s", r.err);
     cr_assert_eq(tc_row_end(tc_row(r.out, "fan-in")), '>', "merger not shown stuck:\n%s", r.out);
     /* The workers themselves returned: they did every job, they only
@@ -99,7 +74,6 @@ Test(flags, leak_is_caught_and_names_the_stuck_merger, .timeout = 60)
     cr_assert_eq(tc_goroutine_lines(r.err, "worker"), 0, "%s", r.err);
     cr_assert_eq(count_lines_containing(r.out, "Result: "), 5, "%s", r.out);
     cr_assert_eq(tc_row_end(tc_row(r.out, "worker 1")), '|', "%s", r.out);
-    cr_assert_eq(count_lines_containing(r.out, "Clean shutdown"), 0);
     run_result_free(&r);
     support_end();
 }

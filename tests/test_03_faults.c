@@ -106,8 +106,7 @@ Test(limiter_faults, run_with_every_allocation_failing, .timeout = 60)
             cr_assert(rc == 0 || rc == ENOMEM || rc == EAGAIN, "rc %d", rc);
             /* The tasks' goroutines leave a moment after the run has seen them
              * finish: wait for them, their bookkeeping included. */
-            for (int i = 0; i < 2000 && (go_count() > base || alloc_live() > live); i++)
-                time_sleep(TIME_MILLISECOND);
+            support_settle(base, live);
             cr_assert_eq(alloc_live(), live, "allocation %lld failing: leaked", (long long)n + 1);
             cr_assert_eq(limiter_held(l), 0);
             cr_assert_leq(stats.peak, 1);

@@ -4,16 +4,15 @@
  * sub-tasks) on that task's own track; the timeline has a row per goroutine
  * within 100 columns; the leak demo (a context never canceled, a timer
  * never released) is caught, naming the watcher and the pending timer; a
- * traced run is still clean.
+ * traced run is still clean. What every lesson's flags promise is checked
+ * by tests/support/flags_check.h.
  */
 #include <criterion/criterion.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "tests/support/flags_check.h"
 #include "tests/support/support.h"
-#include "tests/trace_check.h"
+#include "tests/support/trace_check.h"
 
 #define PROG "04-context"
 
@@ -27,52 +26,32 @@ static const char *const task_tracks[][2] = {
 Test(flags, trace_has_one_span_per_task_on_its_goroutine, .timeout = 60)
 {
     support_begin();
-    char path[64];
-    support_temp_file(path, sizeof path);
     /* Cancels and timeouts of 150 ms: every goroutine has started its task
      * by then, even where threads start slowly (valgrind), so each task
      * records its span. */
-    const char  *argv[] = {"--task-ms", "500",          "--cancel-after-ms",
-                           "150",       "--timeout-ms", "150",
-                           "--trace",   path,           NULL};
-    run_result_t r = run_program(PROG, argv);
-    cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
-    cr_assert_str_eq(r.err, "");
-    cr_assert_eq(count_lines_containing(r.out, "Trace written to"), 1, "%s", r.out);
-    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
-              "the clean-shutdown line must come last:\n%s", r.out);
-
-    char *json = tc_read_file(path);
-    cr_assert_not_null(json, "no trace file");
-    tc_trace_t t;
-    cr_assert(tc_parse(json, &t), "invalid JSON (%s at byte %zu)", t.error, t.error_at);
+    const char  *argv[] = {"--task-ms", "500", "--cancel-after-ms", "150", "--timeout-ms",
+                           "150",       NULL};
+    traced_run_t tr;
+    support_run_traced(PROG, argv, &tr);
+    const tc_trace_t *t = &tr.trace;
     for (size_t i = 0; i < sizeof task_tracks / sizeof task_tracks[0]; i++) {
         const char *task = task_tracks[i][0], *track = task_tracks[i][1];
-        cr_assert_eq(tc_count(&t, "X", task), 1, "%s: not exactly one span", task);
-        cr_assert_str_eq(tc_track_of(&t, tc_find(&t, "X", task)->tid), track, "%s", task);
-        cr_assert_str_eq(tc_find(&t, "X", task)->cat, "busy");
+        cr_assert_eq(tc_count(t, "X", task), 1, "%s: not exactly one span", task);
+        cr_assert_str_eq(tc_track_of(t, tc_find(t, "X", task)->tid), track, "%s", task);
+        cr_assert_str_eq(tc_find(t, "X", task)->cat, "busy");
     }
-    cr_assert_eq(tc_count(&t, "M", "thread_name"), 10, "main and nine goroutines");
-    cr_assert_neq(tc_tid_of(&t, "main"), -1);
-    tc_free(&t);
-    free(json);
-    unlink(path);
-    run_result_free(&r);
+    cr_assert_eq(tc_count(t, "M", "thread_name"), 10, "main and nine goroutines");
+    cr_assert_neq(tc_tid_of(t, "main"), -1);
+    support_traced_free(&tr);
     support_end();
 }
 
 Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
 {
     support_begin();
-    const char  *argv[] = {"--task-ms",    "500", "--cancel-after-ms", "150",
-                           "--timeout-ms", "150", "--timeline",        NULL};
-    run_result_t r = run_program(PROG, argv);
-    cr_assert_eq(r.exit_code, 0, "exit %d; stderr:\n%s", r.exit_code, r.err);
-    cr_assert_str_eq(r.err, "");
-    cr_assert_not_null(strstr(r.out, "Timeline: "), "no timeline:\n%s", r.out);
-    cr_assert_leq(tc_longest_line(strstr(r.out, "Timeline: ")), 100, "wider than 100 columns:\n%s",
-                  r.out);
-    cr_assert_eq(tc_row_count(r.out), 10, "rows:\n%s", r.out);
+    const char  *argv[] = {"--task-ms", "500", "--cancel-after-ms", "150", "--timeout-ms",
+                           "150",       NULL};
+    run_result_t r = support_run_timeline(PROG, argv, 10);
     for (size_t i = 0; i < sizeof task_tracks / sizeof task_tracks[0]; i++) {
         const char *row = tc_row(r.out, task_tracks[i][1]);
         cr_assert_not_null(row, "no row for %s:\n%s", task_tracks[i][1], r.out);
@@ -80,8 +59,6 @@ Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)
         cr_assert_eq(tc_row_end(row), '|', "%s", r.out);
     }
     cr_assert_gt(tc_bar_count(tc_row(r.out, "main"), '.'), 0, "main waits:\n%s", r.out);
-    cr_assert(support_ends_with(r.out, CLEAN_SHUTDOWN_LINE),
-              "the clean-shutdown line must come last:\n%s", r.out);
     run_result_free(&r);
     support_end();
 }
@@ -90,17 +67,14 @@ Test(flags, leak_is_caught_naming_the_watcher_and_the_timer, .timeout = 60)
 {
     support_begin();
     /* The task's timer (2 s) outlives the leak check (0.5 s after 20 ms). */
-    const char  *argv[] = {"--leak", "--task-ms", "2000", "--timeout-ms", "20", "--timeline", NULL};
-    run_result_t r = run_program(PROG, argv);
-    cr_assert_eq(r.exit_code, 1, "exit %d; stderr:\n%s", r.exit_code, r.err);
-    cr_assert(strstr(r.err, "leak check failed") != NULL, "no leak report:\n%s", r.err);
+    const char  *argv[] = {"--task-ms", "2000", "--timeout-ms", "20", NULL};
+    run_result_t r = support_run_leaking(PROG, argv);
     cr_assert_eq(tc_goroutine_lines(r.err, "watcher req-2"), 1, "%s", r.err);
     cr_assert_eq(tc_goroutine_lines(r.err, "task 5"), 0, "task 5 returned:\n%s", r.err);
     cr_assert(strstr(r.err, "timers still pending: 1 ") != NULL, "%s", r.err);
     cr_assert_eq(tc_row_end(tc_row(r.out, "watcher req-2")), '>', "%s", r.out);
     cr_assert_eq(tc_row_end(tc_row(r.out, "task 5")), '|', "%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, "WITHOUT releasing its timer"), 1, "%s", r.out);
-    cr_assert_eq(count_lines_containing(r.out, "Clean shutdown"), 0);
     run_result_free(&r);
     support_end();
 }

@@ -195,8 +195,7 @@ Test(faults, go_when_threads_cannot_be_created, .timeout = 20)
         chan_release(env.gate);
         /* They leave a moment after their last waitgroup_done: wait, so the
          * next round counts from a quiet start. */
-        for (int i = 0; i < 2000 && (go_count() > base || alloc_live() > live - 1); i++)
-            time_sleep(TIME_MILLISECOND);
+        support_settle(base, live - 1);
         cr_assert_eq(go_count(), base);
     }
     go_fail_after(-3); /* negative: the next one fails */

@@ -1,7 +1,7 @@
 /*
  * test_common_trace.c - common/trace.h: spans per goroutine, the Chrome
- * trace JSON (parsed back with tests/trace_check.h), the ASCII timeline,
- * and the promise that tracing off costs nothing.
+ * trace JSON (parsed back with tests/support/trace_check.h), the ASCII
+ * timeline, and the promise that tracing off costs nothing.
  *
  * Every test leaves tracing off and empty (trace_reset) so that, in the TSan
  * build where all tests share one process, none sees another's spans.
@@ -20,7 +20,7 @@
 #include "common/timer.h"
 #include "common/trace.h"
 #include "tests/support/support.h"
-#include "tests/trace_check.h"
+#include "tests/support/trace_check.h"
 
 /* A goroutine that records `tasks` tasks: "wait for task" (waiting), then
  * "task N" (busy) with a nested "send result N" (waiting) inside. */

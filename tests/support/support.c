@@ -16,6 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
+#include "common/go.h"
+#include "common/timer.h"
+
 #ifndef GOC_BUILD_DIR
 #define GOC_BUILD_DIR "build"
 #endif
@@ -149,40 +153,18 @@ void run_result_free(run_result_t *r)
     r->out = r->err = NULL;
 }
 
-void support_check_trace_flag(const char *name, const char *const quick_args[])
-{
-    const char  *missing[] = {"--trace", NULL};
-    run_result_t r = run_program(name, missing);
-    cr_assert_eq(r.exit_code, 2, "--trace without FILE: exit %d", r.exit_code);
-    cr_assert(strncmp(r.err, name, strlen(name)) == 0 && r.err[strlen(name)] == ':',
-              "the message names the program:\n%s", r.err);
-    run_result_free(&r);
-
-    const char *unwritable[20];
-    size_t      n = 0;
-    while (quick_args[n] && n < 16) {
-        unwritable[n] = quick_args[n];
-        n++;
-    }
-    unwritable[n++] = "--trace";
-    unwritable[n++] = "/nonexistent/dir/trace.json";
-    unwritable[n] = NULL;
-    r = run_program(name, unwritable);
-    cr_assert_eq(r.exit_code, 1, "unwritable trace: exit %d", r.exit_code);
-    cr_assert(strstr(r.err, "cannot write the trace") != NULL, "%s", r.err);
-    run_result_free(&r);
-
-    const char *help[] = {"--help", NULL};
-    r = run_program(name, help);
-    cr_assert(strstr(r.out, "--timeline") && strstr(r.out, "--trace") && strstr(r.out, "--leak"),
-              "%s", r.out);
-    run_result_free(&r);
-}
-
 bool support_ends_with(const char *text, const char *tail)
 {
     size_t len = strlen(text), n = strlen(tail);
     return len >= n && strcmp(text + len - n, tail) == 0;
+}
+
+void support_assert_clean_run(const run_result_t *r)
+{
+    cr_assert_eq(r->exit_code, 0, "exit %d; stderr:\n%s", r->exit_code, r->err);
+    cr_assert_str_eq(r->err, "");
+    cr_assert(support_ends_with(r->out, CLEAN_SHUTDOWN_LINE),
+              "the clean-shutdown line must come last:\n%s", r->out);
 }
 
 void support_temp_file(char *path, size_t size)
@@ -207,4 +189,17 @@ size_t count_lines_containing(const char *text, const char *needle)
         text += len + (end ? 1 : 0);
     }
     return count;
+}
+
+void support_settle(size_t goroutines, int64_t live)
+{
+    for (int i = 0; i < 2000 && (go_count() > goroutines || alloc_live() > live); i++)
+        time_sleep(TIME_MILLISECOND);
+}
+
+void support_wait_quiet(size_t goroutines, int64_t live)
+{
+    support_settle(goroutines, live);
+    cr_assert_eq(go_count(), goroutines, "goroutines of a failed start are still running");
+    cr_assert_eq(alloc_live(), live, "a failed start leaked");
 }

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/leak.h"
 
@@ -50,18 +51,15 @@ typedef struct {
 run_result_t run_program(const char *name, const char *const argv[]);
 void         run_result_free(run_result_t *r);
 
-/* The checks every lesson's --trace flag must pass: without its FILE it is
- * a command-line error (exit 2, "<name>: ..." on stderr); with a FILE that
- * cannot be written the run fails (exit 1) and says so; --help lists
- * --timeline, --trace and --leak. quick_args (NULL-terminated, at most 16)
- * make a short run of the program. */
-void support_check_trace_flag(const char *name, const char *const quick_args[]);
-
 /* The last line every lesson program prints after a clean shutdown. */
 #define CLEAN_SHUTDOWN_LINE "Clean shutdown: every goroutine returned, every allocation freed.\n"
 
 /* True if text ends with tail. */
 bool support_ends_with(const char *text, const char *tail);
+
+/* Fails the test unless r is a clean run of a lesson program: exit status 0,
+ * nothing on stderr, and CLEAN_SHUTDOWN_LINE as the last line of stdout. */
+void support_assert_clean_run(const run_result_t *r);
 
 /* Creates an empty file of its own under /tmp and writes its path to path
  * (size >= 32 bytes). Fails the test if it cannot. The caller unlinks it. */
@@ -69,5 +67,16 @@ void support_temp_file(char *path, size_t size);
 
 /* Number of lines of text that contain needle. */
 size_t count_lines_containing(const char *text, const char *needle);
+
+/* Polls (every millisecond, about 2 s at most) until go_count() is at most
+ * goroutines and alloc_live() at most live. A goroutine leaves the count a
+ * moment before its bookkeeping is freed, so a test that has seen a
+ * goroutine finish waits here before it counts. Asserts nothing: the
+ * caller checks what it needs. */
+void support_settle(size_t goroutines, int64_t live);
+
+/* support_settle, then fails the test unless go_count() == goroutines and
+ * alloc_live() == live (a failed start left something running, or leaked). */
+void support_wait_quiet(size_t goroutines, int64_t live);
 
 #endif

@@ -1,63 +1,41 @@
 /*
- * trace_check.h - reading back what common/trace.c writes, for the tests: a
- * strict JSON parser (RFC 8259 grammar: objects, arrays, strings with their
- * escapes, numbers, true/false/null, nothing after the value) that also
- * collects the trace events, and helpers for the ASCII timeline.
+ * trace_check.c - the tests' reader of what common/trace.c writes (see
+ * trace_check.h): a recursive-descent JSON parser that keeps only the
+ * fields of trace events the tests look at, and line scanners for the leak
+ * report and the ASCII timeline.
  *
- * Header-only (static inline) so that a test file includes what it needs
- * and tests/support/ is left alone. The parser is written independently of
- * trace.c on purpose: a writer checked by its own reader proves little.
- *
- *     tc_trace_t t;
- *     cr_assert(tc_parse(json_text, &t), "invalid JSON: %s", t.error);
- *     cr_assert_eq(tc_count(&t, "X", "task 7"), 1);
- *     tc_free(&t);
+ * The parser never trusts the writer: every byte goes through the grammar,
+ * so a missing comma, a raw newline in a string or text after the closing
+ * brace fails tc_parse instead of being skipped. Nesting deeper than 64
+ * levels is refused rather than recursed into.
  */
-#ifndef TESTS_TRACE_CHECK_H
-#define TESTS_TRACE_CHECK_H
+#include "tests/support/trace_check.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char   ph[4];        /* "X", "M", ... */
-    char   name[64];     /* the event's name (cut to fit) */
-    char   cat[16];      /* "busy" / "wait" for spans */
-    long   tid, pid;     /* -1 if missing */
-    double ts, dur;      /* microseconds; -1 if missing */
-    char   arg_name[64]; /* args.name (metadata events) */
-    bool   open;         /* args.open */
-} tc_event_t;
-
-typedef struct {
-    tc_event_t *events;
-    size_t      count, cap;
-    bool        has_trace_events; /* the top-level "traceEvents" array was there */
-    const char *error;            /* why tc_parse failed, NULL if it did not */
-    size_t      error_at;         /* byte offset of the failure */
-} tc_trace_t;
-
+/* Where the parser is in the text, and the first reason it failed (kept:
+ * later failures are only consequences of the first). */
 typedef struct {
     const char *start, *p;
     const char *error;
 } tc_cursor_t;
 
-static inline bool tc_fail(tc_cursor_t *c, const char *why)
+static bool tc_fail(tc_cursor_t *c, const char *why)
 {
     if (c->error == NULL)
         c->error = why;
     return false;
 }
 
-static inline void tc_space(tc_cursor_t *c)
+static void tc_space(tc_cursor_t *c)
 {
     while (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')
         c->p++;
 }
 
-static inline bool tc_expect(tc_cursor_t *c, char ch)
+static bool tc_expect(tc_cursor_t *c, char ch)
 {
     tc_space(c);
     if (*c->p != ch)
@@ -66,7 +44,7 @@ static inline bool tc_expect(tc_cursor_t *c, char ch)
     return true;
 }
 
-static inline int tc_hex(char ch)
+static int tc_hex(char ch)
 {
     return ch >= '0' && ch <= '9'   ? ch - '0'
            : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
@@ -76,7 +54,7 @@ static inline int tc_hex(char ch)
 
 /* A string; its text (escapes decoded, \u above 0x7f as '?') goes to out
  * (cut to size) unless out is NULL. */
-static inline bool tc_string(tc_cursor_t *c, char *out, size_t size)
+static bool tc_string(tc_cursor_t *c, char *out, size_t size)
 {
     size_t len = 0;
     tc_space(c);
@@ -115,7 +93,7 @@ static inline bool tc_string(tc_cursor_t *c, char *out, size_t size)
     return true;
 }
 
-static inline bool tc_digits(tc_cursor_t *c)
+static bool tc_digits(tc_cursor_t *c)
 {
     if (*c->p < '0' || *c->p > '9')
         return tc_fail(c, "expected a digit");
@@ -124,7 +102,7 @@ static inline bool tc_digits(tc_cursor_t *c)
     return true;
 }
 
-static inline bool tc_number(tc_cursor_t *c, double *out)
+static bool tc_number(tc_cursor_t *c, double *out)
 {
     tc_space(c);
     const char *from = c->p;
@@ -151,12 +129,18 @@ static inline bool tc_number(tc_cursor_t *c, double *out)
     return true;
 }
 
-static inline bool tc_value(tc_cursor_t *c, int depth);
+static bool tc_value(tc_cursor_t *c, int depth);
+
+/* Parses the value of one object member whose key has been read. */
+typedef bool (*tc_member_fn)(tc_cursor_t *c, const char *key, void *ctx);
+
+/* Parses one array element, `depth` deep. */
+typedef bool (*tc_element_fn)(tc_cursor_t *c, int depth, void *ctx);
 
 /* An object; calls member(c, key, ctx) for each member, which must parse
- * the member's value (tc_value when it has no use for it). */
-static inline bool tc_object(tc_cursor_t *c, int depth,
-                             bool (*member)(tc_cursor_t *c, const char *key, void *ctx), void *ctx)
+ * the member's value (tc_value when it has no use for it). With member
+ * NULL, every value is parsed and dropped. */
+static bool tc_object(tc_cursor_t *c, int depth, tc_member_fn member, void *ctx)
 {
     if (depth > 64)
         return tc_fail(c, "nested too deep");
@@ -183,32 +167,47 @@ static inline bool tc_object(tc_cursor_t *c, int depth,
     }
 }
 
-static inline bool tc_value(tc_cursor_t *c, int depth)
+/* An array; calls element(c, depth + 1, ctx) for each element, which must
+ * parse it. */
+static bool tc_array(tc_cursor_t *c, int depth, tc_element_fn element, void *ctx)
+{
+    if (depth > 64)
+        return tc_fail(c, "nested too deep");
+    if (!tc_expect(c, '['))
+        return false;
+    tc_space(c);
+    if (*c->p == ']') {
+        c->p++;
+        return true;
+    }
+    for (;;) {
+        if (!element(c, depth + 1, ctx))
+            return false;
+        tc_space(c);
+        if (*c->p == ']') {
+            c->p++;
+            return true;
+        }
+        if (!tc_expect(c, ','))
+            return false;
+    }
+}
+
+/* An array element nobody has a use for. */
+static bool tc_any_element(tc_cursor_t *c, int depth, void *ctx)
+{
+    (void)ctx;
+    return tc_value(c, depth);
+}
+
+static bool tc_value(tc_cursor_t *c, int depth)
 {
     tc_space(c);
     switch (*c->p) {
     case '{':
         return tc_object(c, depth + 1, NULL, NULL);
     case '[':
-        if (depth > 64)
-            return tc_fail(c, "nested too deep");
-        c->p++;
-        tc_space(c);
-        if (*c->p == ']') {
-            c->p++;
-            return true;
-        }
-        for (;;) {
-            if (!tc_value(c, depth + 1))
-                return false;
-            tc_space(c);
-            if (*c->p == ']') {
-                c->p++;
-                return true;
-            }
-            if (!tc_expect(c, ','))
-                return false;
-        }
+        return tc_array(c, depth, tc_any_element, NULL);
     case '"':
         return tc_string(c, NULL, 0);
     case 't':
@@ -225,7 +224,7 @@ static inline bool tc_value(tc_cursor_t *c, int depth)
     }
 }
 
-static inline bool tc_args_member(tc_cursor_t *c, const char *key, void *ctx)
+static bool tc_args_member(tc_cursor_t *c, const char *key, void *ctx)
 {
     tc_event_t *e = ctx;
     if (strcmp(key, "name") == 0)
@@ -237,7 +236,7 @@ static inline bool tc_args_member(tc_cursor_t *c, const char *key, void *ctx)
     return tc_value(c, 3);
 }
 
-static inline bool tc_event_member(tc_cursor_t *c, const char *key, void *ctx)
+static bool tc_event_member(tc_cursor_t *c, const char *key, void *ctx)
 {
     tc_event_t *e = ctx;
     double      number;
@@ -266,48 +265,35 @@ static inline bool tc_event_member(tc_cursor_t *c, const char *key, void *ctx)
     return tc_value(c, 3);
 }
 
-static inline bool tc_top_member(tc_cursor_t *c, const char *key, void *ctx)
+/* One element of "traceEvents": an event object, appended to the trace. */
+static bool tc_event_element(tc_cursor_t *c, int depth, void *ctx)
+{
+    tc_trace_t *t = ctx;
+    if (t->count == t->cap) {
+        size_t      cap = t->cap ? 2 * t->cap : 64;
+        tc_event_t *grown = realloc(t->events, cap * sizeof *grown);
+        if (grown == NULL)
+            return tc_fail(c, "out of memory");
+        t->events = grown;
+        t->cap = cap;
+    }
+    tc_event_t *e = &t->events[t->count++];
+    memset(e, 0, sizeof *e);
+    e->tid = e->pid = -1;
+    e->ts = e->dur = -1;
+    return tc_object(c, depth, tc_event_member, e);
+}
+
+static bool tc_top_member(tc_cursor_t *c, const char *key, void *ctx)
 {
     tc_trace_t *t = ctx;
     if (strcmp(key, "traceEvents") != 0)
         return tc_value(c, 1);
     t->has_trace_events = true;
-    if (!tc_expect(c, '['))
-        return false;
-    tc_space(c);
-    if (*c->p == ']') {
-        c->p++;
-        return true;
-    }
-    for (;;) {
-        if (t->count == t->cap) {
-            size_t      cap = t->cap ? 2 * t->cap : 64;
-            tc_event_t *grown = realloc(t->events, cap * sizeof *grown);
-            if (grown == NULL)
-                return tc_fail(c, "out of memory");
-            t->events = grown;
-            t->cap = cap;
-        }
-        tc_event_t *e = &t->events[t->count++];
-        memset(e, 0, sizeof *e);
-        e->tid = e->pid = -1;
-        e->ts = e->dur = -1;
-        if (!tc_object(c, 2, tc_event_member, e))
-            return false;
-        tc_space(c);
-        if (*c->p == ']') {
-            c->p++;
-            return true;
-        }
-        if (!tc_expect(c, ','))
-            return false;
-    }
+    return tc_array(c, 1, tc_event_element, t);
 }
 
-/* Parses a whole trace file. False with t->error set if it is not valid
- * JSON, not an object, or has no "traceEvents" array. Free with tc_free
- * either way. */
-static inline bool tc_parse(const char *text, tc_trace_t *t)
+bool tc_parse(const char *text, tc_trace_t *t)
 {
     memset(t, 0, sizeof *t);
     tc_cursor_t c = {text, text, NULL};
@@ -322,15 +308,14 @@ static inline bool tc_parse(const char *text, tc_trace_t *t)
     return ok;
 }
 
-static inline void tc_free(tc_trace_t *t)
+void tc_free(tc_trace_t *t)
 {
     free(t->events);
     t->events = NULL;
     t->count = t->cap = 0;
 }
 
-/* Events with this ph and (unless name is NULL) this name. */
-static inline size_t tc_count(const tc_trace_t *t, const char *ph, const char *name)
+size_t tc_count(const tc_trace_t *t, const char *ph, const char *name)
 {
     size_t n = 0;
     for (size_t i = 0; i < t->count; i++)
@@ -340,8 +325,7 @@ static inline size_t tc_count(const tc_trace_t *t, const char *ph, const char *n
     return n;
 }
 
-/* The tid of the track named `track` (its thread_name event), or -1. */
-static inline long tc_tid_of(const tc_trace_t *t, const char *track)
+long tc_tid_of(const tc_trace_t *t, const char *track)
 {
     for (size_t i = 0; i < t->count; i++)
         if (strcmp(t->events[i].ph, "M") == 0 && strcmp(t->events[i].name, "thread_name") == 0 &&
@@ -350,8 +334,7 @@ static inline long tc_tid_of(const tc_trace_t *t, const char *track)
     return -1;
 }
 
-/* The name of the track with this tid, or "" if it has none. */
-static inline const char *tc_track_of(const tc_trace_t *t, long tid)
+const char *tc_track_of(const tc_trace_t *t, long tid)
 {
     for (size_t i = 0; i < t->count; i++)
         if (strcmp(t->events[i].ph, "M") == 0 && strcmp(t->events[i].name, "thread_name") == 0 &&
@@ -360,8 +343,7 @@ static inline const char *tc_track_of(const tc_trace_t *t, long tid)
     return "";
 }
 
-/* The first event with this ph and name, or NULL. */
-static inline const tc_event_t *tc_find(const tc_trace_t *t, const char *ph, const char *name)
+const tc_event_t *tc_find(const tc_trace_t *t, const char *ph, const char *name)
 {
     for (size_t i = 0; i < t->count; i++)
         if (strcmp(t->events[i].ph, ph) == 0 && strcmp(t->events[i].name, name) == 0)
@@ -369,9 +351,7 @@ static inline const tc_event_t *tc_find(const tc_trace_t *t, const char *ph, con
     return NULL;
 }
 
-/* Reads a whole file into a malloc'd, NUL-terminated string; NULL if it
- * cannot be read. */
-static inline char *tc_read_file(const char *path)
+char *tc_read_file(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
@@ -396,11 +376,7 @@ static inline char *tc_read_file(const char *path)
     return text;
 }
 
-/* ---- the leak report ---- */
-
-/* Lines of a leak report that name goroutine `name` ("goroutine 7 [...]:
- * worker 2 ..."): lines holding both "goroutine " and name. */
-static inline size_t tc_goroutine_lines(const char *report, const char *name)
+size_t tc_goroutine_lines(const char *report, const char *name)
 {
     size_t count = 0;
     for (const char *line = report; line != NULL && *line != '\0';) {
@@ -415,10 +391,7 @@ static inline size_t tc_goroutine_lines(const char *report, const char *name)
     return count;
 }
 
-/* ---- the ASCII timeline ---- */
-
-/* The longest line of text, in bytes (the timeline is ASCII). */
-static inline size_t tc_longest_line(const char *text)
+size_t tc_longest_line(const char *text)
 {
     size_t longest = 0;
     while (text != NULL && *text != '\0') {
@@ -430,9 +403,7 @@ static inline size_t tc_longest_line(const char *text)
     return longest;
 }
 
-/* The timeline row of `track` ("worker 2  |##..|"): a pointer to the line,
- * or NULL. The name must be followed only by spaces before " |". */
-static inline const char *tc_row(const char *text, const char *track)
+const char *tc_row(const char *text, const char *track)
 {
     size_t n = strlen(track);
     for (const char *line = text; line != NULL && *line != '\0';) {
@@ -449,8 +420,7 @@ static inline const char *tc_row(const char *text, const char *track)
     return NULL;
 }
 
-/* Timeline rows (lines holding " |" and ending in '|' or '>'). */
-static inline size_t tc_row_count(const char *text)
+size_t tc_row_count(const char *text)
 {
     size_t rows = 0;
     for (const char *line = text; line != NULL && *line != '\0';) {
@@ -465,9 +435,7 @@ static inline size_t tc_row_count(const char *text)
     return rows;
 }
 
-/* How many times ch appears in the bar of a row (between the first '|' and
- * the end of the line, end marker excluded). */
-static inline size_t tc_bar_count(const char *row, char ch)
+size_t tc_bar_count(const char *row, char ch)
 {
     const char *bar = row ? strchr(row, '|') : NULL;
     size_t      n = 0;
@@ -480,13 +448,10 @@ static inline size_t tc_bar_count(const char *row, char ch)
     return n;
 }
 
-/* The character that ends a row: '|' or '>'. */
-static inline char tc_row_end(const char *row)
+char tc_row_end(const char *row)
 {
     const char *end = row ? strchr(row, '\n') : NULL;
     if (row == NULL)
         return '\0';
     return end ? end[-1] : row[strlen(row) - 1];
 }
-
-#endif
