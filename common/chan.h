@@ -33,8 +33,9 @@
 typedef struct chan chan_t;
 
 /* Makes a channel of cap values of elem_size bytes (cap 0: unbuffered).
- * Returns it with one reference, or NULL with errno ENOMEM (or EINVAL when
- * elem_size * cap overflows). */
+ * Returns it with one reference, or NULL with errno ENOMEM, or EINVAL when
+ * the buffer's size overflows or cap exceeds 2^29 for values of a size
+ * above zero (signal channels, elem_size 0, take any cap). */
 chan_t *chan_make(size_t elem_size, size_t cap);
 
 /* Adds a reference to c and returns c (NULL is returned as NULL). */

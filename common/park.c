@@ -34,7 +34,7 @@ enum { PARK_SLEEPING = -1, PARK_EMPTY = 0, PARK_NOTIFIED = 1 };
 /* Tuned with `make bench` (unbuf_pingpong, pool16): long enough to catch a
  * partner running on the other core, short enough not to steal its time
  * slice when threads outnumber cores. */
-enum { SPIN_PAUSES = 200, SPIN_YIELDS = 4 };
+enum { SPIN_PAUSES = 200, SPIN_YIELDS = 4, SPIN_STEP_MAX = 32 };
 
 static bool take_token(parker_t *p)
 {
@@ -65,6 +65,21 @@ static bool spinning_helps(void)
     long awake =
         (long)go_count() + 1 - atomic_load_explicit(&asleep_in_kernel, memory_order_relaxed);
     return n > 1 && awake <= n;
+}
+
+bool spin_until(bool (*ready)(void *arg), void *arg)
+{
+    if (!spinning_helps())
+        return ready(arg);
+    for (int spent = 0, step = 1; spent < SPIN_PAUSES; spent += step) {
+        if (ready(arg))
+            return true;
+        for (int i = 0; i < step; i++)
+            cpu_relax();
+        if (step < SPIN_STEP_MAX)
+            step *= 2;
+    }
+    return ready(arg);
 }
 
 /* Sleeps while *word == value (or returns at once if it is not). Spurious

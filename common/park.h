@@ -34,6 +34,11 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Spins with cpu_relax() until ready(arg) returns true, for at most as long
+ * as a parker spins, and only while spinning can pay (there are cores for
+ * every thread that is awake; see park.c). Returns the last ready(arg). */
+bool spin_until(bool (*ready)(void *arg), void *arg);
+
 /* Blocks until a token is available, then consumes it. */
 void parker_park(parker_t *p);
 

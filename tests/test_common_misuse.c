@@ -289,6 +289,9 @@ Test(misuse, allocation_sizes_that_overflow, .timeout = 10)
     errno = 0;
     cr_assert_null(chan_make(SIZE_MAX, SIZE_MAX));
     cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(chan_make(sizeof(int), (size_t)1 << 30), "a buffer holds at most 2^29 values");
+    cr_assert_eq(errno, EINVAL);
     chan_t *huge_signal = chan_make(0, SIZE_MAX); /* no buffer needed for empty values */
     cr_assert_not_null(huge_signal);
     cr_assert_eq(chan_cap(huge_signal), SIZE_MAX);

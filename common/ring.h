@@ -1,0 +1,91 @@
+/*
+ * ring.h - the lock-free buffer behind a buffered channel (internal).
+ *
+ * A bounded multi-producer, multi-consumer FIFO of fixed-size values, after
+ * Dmitry Vyukov's bounded MPMC queue. Producers reserve a position by
+ * advancing `tail` with a compare-and-swap, consumers by advancing `head`;
+ * every slot carries a sequence number that says whose turn it is, so a
+ * producer and a consumer working at different ends touch different cache
+ * lines and never wait for each other.
+ *
+ * The tail word also carries flag bits. While one is set that the caller
+ * of ring_push did not allow, the push fails without touching the ring:
+ * that is how a channel stops lock-free sends while it has receivers or
+ * senders waiting, and hands the value over under its lock instead.
+ * RING_CLOSED is the ring's own flag: once set, pushes fail for good and an
+ * empty ring reports EPIPE instead of EAGAIN.
+ *
+ * Nobody frees anything here: the ring lives inside its channel's block.
+ */
+#ifndef COMMON_RING_H
+#define COMMON_RING_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    RING_CLOSED = 1,      /* no push will ever succeed again */
+    RING_FLAG_A = 2,      /* for the owner; stops pushes unless allowed */
+    RING_FLAG_B = 4,      /* for the owner; stops pushes unless allowed */
+    RING_FLAG_BITS = 3,   /* tail = position << RING_FLAG_BITS | flags */
+    RING_CACHE_LINE = 64, /* padding that keeps head and tail apart */
+};
+
+/* Sequence numbers are 32 bits and compared modulo 2^32, which stays exact
+ * while a ring holds at most 2^29 values (of a size above zero). */
+#define RING_MAX_CAP ((size_t)1 << 29)
+
+typedef struct ring {
+    size_t         cap, elem_size, stride;
+    unsigned char *slots;
+    char           pad_head[RING_CACHE_LINE];
+    atomic_size_t  head; /* the next position to pop */
+    char           pad_tail[RING_CACHE_LINE - sizeof(atomic_size_t)];
+    atomic_size_t  tail; /* the next position to push, and the flags */
+    char           pad_end[RING_CACHE_LINE - sizeof(atomic_size_t)];
+} ring_t;
+
+/* Sets *bytes to the slot storage a ring of cap values of elem_size bytes
+ * needs (0 for zero-size values: such a ring is two counters, and any cap
+ * goes). Returns 0, or EINVAL if cap is 0, above RING_MAX_CAP for values
+ * with a size, or the size overflows. */
+int ring_storage_size(size_t elem_size, size_t cap, size_t *bytes);
+
+/* Makes r an empty ring over slots (*bytes from ring_storage_size, 4-aligned,
+ * owned by the caller and outliving r; ignored for zero-size values). */
+void ring_init(ring_t *r, size_t elem_size, size_t cap, void *slots);
+
+/* Appends a copy of *elem. Returns 0, EAGAIN if the ring is full, EPIPE if
+ * it is closed, or EBUSY if a flag outside `allowed` is set (nothing
+ * changes). Lock-free; waits only for a pop that has reserved the slot
+ * this push needs and is copying its value out. */
+int ring_push(ring_t *r, const void *elem, unsigned allowed);
+
+/* Removes the oldest value into *out (out may be NULL). Returns 0, EAGAIN
+ * if the ring is empty, EPIPE if it is empty and closed. Flags do not stop
+ * a pop. The head's compare-and-swap is sequentially consistent, so a pop
+ * followed by a seq_cst load of the owner's "someone waits" word cannot
+ * miss a waiter that set that word and then looked at the ring. */
+int ring_pop(ring_t *r, void *out);
+
+/* A cheap look, for spinning: true if a push (push == true) or a pop
+ * would probably not find the ring full (or empty) now, or a flag says the
+ * caller must decide. Reads one slot and one end, never the other end, so a
+ * spinning consumer does not pull the producers' cache line to itself. */
+bool ring_ready(ring_t *r, bool push);
+
+/* Sets or clears flags (sequentially consistent: a caller that sets a flag
+ * and then looks at the ring sees every push that the flag did not stop). */
+void ring_set_flags(ring_t *r, unsigned flags);
+void ring_clear_flags(ring_t *r, unsigned flags);
+
+/* The flags now. */
+unsigned ring_flags(ring_t *r);
+
+/* Values in the ring now, counting pushes and pops still copying; at most
+ * cap. */
+size_t ring_len(ring_t *r);
+
+#endif
