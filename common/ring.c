@@ -60,30 +60,46 @@ static size_t stride_for(size_t elem_size)
     return sizeof(slot_t) + (elem_size + 3) / 4 * 4; /* keeps every seq 4-aligned */
 }
 
+/* Bytes before the slots: the two counters, spaced out on a busy ring. */
+static size_t counters_size(size_t cap)
+{
+    return cap >= RING_SPACED_CAP ? 3 * RING_CACHE_LINE : 2 * sizeof(atomic_size_t);
+}
+
 int ring_storage_size(size_t elem_size, size_t cap, size_t *bytes)
 {
     *bytes = 0;
     if (cap == 0)
         return EINVAL;
-    if (elem_size == 0)
-        return 0; /* a counter: no slots */
-    if (cap > RING_MAX_CAP || elem_size > SIZE_MAX / 2)
-        return EINVAL;
-    size_t stride = stride_for(elem_size);
-    if (stride > SIZE_MAX / cap)
-        return EINVAL;
-    *bytes = cap * stride;
+    size_t slots = 0;
+    if (elem_size > 0) {
+        if (cap > RING_MAX_CAP || elem_size > SIZE_MAX / 2)
+            return EINVAL;
+        size_t stride = stride_for(elem_size);
+        if (stride > (SIZE_MAX - 3 * RING_CACHE_LINE) / cap)
+            return EINVAL;
+        slots = cap * stride;
+    }
+    *bytes = counters_size(cap) + slots;
     return 0;
 }
 
-void ring_init(ring_t *r, size_t elem_size, size_t cap, void *slots)
+void ring_init(ring_t *r, size_t elem_size, size_t cap, void *storage)
 {
+    unsigned char *base = storage;
     r->cap = cap;
     r->elem_size = elem_size;
     r->stride = stride_for(elem_size);
-    r->slots = elem_size ? slots : NULL;
-    atomic_init(&r->head, 0);
-    atomic_init(&r->tail, 0);
+    if (cap >= RING_SPACED_CAP) { /* a line between each counter and its neighbours */
+        r->head = (atomic_size_t *)(base + RING_CACHE_LINE);
+        r->tail = (atomic_size_t *)(base + 2 * RING_CACHE_LINE);
+    } else {
+        r->head = (atomic_size_t *)base;
+        r->tail = r->head + 1;
+    }
+    r->slots = elem_size ? base + counters_size(cap) : NULL;
+    atomic_init(r->head, 0);
+    atomic_init(r->tail, 0);
     for (size_t i = 0; r->slots && i < cap; i++)
         atomic_init(&((slot_t *)(r->slots + i * r->stride))->seq, seq_free(i));
 }
@@ -117,15 +133,15 @@ static int push_refused(size_t tail, unsigned allowed)
  * the swap fails. */
 static int counter_push(ring_t *r, unsigned allowed)
 {
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(r->tail, memory_order_relaxed);
     for (;;) {
         int refused = push_refused(tail, allowed);
         if (refused)
             return refused;
-        size_t head = atomic_load_explicit(&r->head, memory_order_seq_cst);
+        size_t head = atomic_load_explicit(r->head, memory_order_seq_cst);
         if ((tail >> RING_FLAG_BITS) - head >= r->cap)
             return EAGAIN;
-        if (atomic_compare_exchange_weak_explicit(&r->tail, &tail, tail + RING_ONE,
+        if (atomic_compare_exchange_weak_explicit(r->tail, &tail, tail + RING_ONE,
                                                   memory_order_release, memory_order_relaxed))
             return 0;
     }
@@ -133,12 +149,12 @@ static int counter_push(ring_t *r, unsigned allowed)
 
 static int counter_pop(ring_t *r)
 {
-    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t head = atomic_load_explicit(r->head, memory_order_relaxed);
     for (;;) {
-        size_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
+        size_t tail = atomic_load_explicit(r->tail, memory_order_seq_cst);
         if (tail >> RING_FLAG_BITS == head)
             return tail & RING_CLOSED ? EPIPE : EAGAIN;
-        if (atomic_compare_exchange_weak_explicit(&r->head, &head, head + 1, memory_order_seq_cst,
+        if (atomic_compare_exchange_weak_explicit(r->head, &head, head + 1, memory_order_seq_cst,
                                                   memory_order_relaxed))
             return 0;
     }
@@ -149,7 +165,7 @@ int ring_push(ring_t *r, const void *elem, unsigned allowed)
     if (r->slots == NULL)
         return counter_push(r, allowed);
     unsigned spins = 0;
-    size_t   tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t   tail = atomic_load_explicit(r->tail, memory_order_relaxed);
     for (;;) {
         int refused = push_refused(tail, allowed);
         if (refused)
@@ -159,7 +175,7 @@ int ring_push(ring_t *r, const void *elem, unsigned allowed)
         uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
         int32_t  diff = seq_diff(seq, seq_free(position));
         if (diff == 0) {
-            if (atomic_compare_exchange_weak_explicit(&r->tail, &tail, tail + RING_ONE,
+            if (atomic_compare_exchange_weak_explicit(r->tail, &tail, tail + RING_ONE,
                                                       memory_order_relaxed, memory_order_relaxed)) {
                 if (r->elem_size)
                     memcpy(s->value, elem, r->elem_size);
@@ -171,12 +187,12 @@ int ring_push(ring_t *r, const void *elem, unsigned allowed)
         if (diff < 0) {
             /* The slot still holds position - cap: full, unless that
              * value's pop has reserved it and is copying it out. */
-            size_t head = atomic_load_explicit(&r->head, memory_order_seq_cst);
+            size_t head = atomic_load_explicit(r->head, memory_order_seq_cst);
             if (head + r->cap <= position)
                 return EAGAIN;
             backoff(&spins);
         }
-        tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        tail = atomic_load_explicit(r->tail, memory_order_relaxed);
     }
 }
 
@@ -185,13 +201,13 @@ int ring_pop(ring_t *r, void *out)
     if (r->slots == NULL)
         return counter_pop(r);
     unsigned spins = 0;
-    size_t   head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t   head = atomic_load_explicit(r->head, memory_order_relaxed);
     for (;;) {
         slot_t  *s = slot_at(r, head);
         uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
         int32_t  diff = seq_diff(seq, seq_full(head));
         if (diff == 0) {
-            if (atomic_compare_exchange_weak_explicit(&r->head, &head, head + 1,
+            if (atomic_compare_exchange_weak_explicit(r->head, &head, head + 1,
                                                       memory_order_seq_cst, memory_order_relaxed)) {
                 if (r->elem_size && out)
                     memcpy(out, s->value, r->elem_size);
@@ -203,19 +219,19 @@ int ring_pop(ring_t *r, void *out)
         if (diff < 0) {
             /* No value at head yet: empty, unless its push has reserved
              * the slot and is copying the value in. */
-            size_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
+            size_t tail = atomic_load_explicit(r->tail, memory_order_seq_cst);
             if (tail >> RING_FLAG_BITS == head)
                 return tail & RING_CLOSED ? EPIPE : EAGAIN;
             backoff(&spins);
         }
-        head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        head = atomic_load_explicit(r->head, memory_order_relaxed);
     }
 }
 
 bool ring_ready(ring_t *r, bool push)
 {
     if (push) {
-        size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        size_t tail = atomic_load_explicit(r->tail, memory_order_relaxed);
         if (tail & (RING_FLAGS | RING_CLOSED) || r->slots == NULL)
             return true;
         size_t position = tail >> RING_FLAG_BITS;
@@ -224,29 +240,29 @@ bool ring_ready(ring_t *r, bool push)
     }
     if (r->slots == NULL)
         return true;
-    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t head = atomic_load_explicit(r->head, memory_order_relaxed);
     return atomic_load_explicit(&slot_at(r, head)->seq, memory_order_relaxed) == seq_full(head);
 }
 
 void ring_set_flags(ring_t *r, unsigned flags)
 {
-    atomic_fetch_or_explicit(&r->tail, (size_t)flags, memory_order_seq_cst);
+    atomic_fetch_or_explicit(r->tail, (size_t)flags, memory_order_seq_cst);
 }
 
 void ring_clear_flags(ring_t *r, unsigned flags)
 {
-    atomic_fetch_and_explicit(&r->tail, ~(size_t)flags, memory_order_seq_cst);
+    atomic_fetch_and_explicit(r->tail, ~(size_t)flags, memory_order_seq_cst);
 }
 
 unsigned ring_flags(ring_t *r)
 {
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
+    size_t tail = atomic_load_explicit(r->tail, memory_order_seq_cst);
     return (unsigned)(tail & (RING_FLAGS | RING_CLOSED));
 }
 
 size_t ring_len(ring_t *r)
 {
-    size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire) >> RING_FLAG_BITS;
+    size_t head = atomic_load_explicit(r->head, memory_order_acquire);
+    size_t tail = atomic_load_explicit(r->tail, memory_order_acquire) >> RING_FLAG_BITS;
     return tail > head ? (tail - head < r->cap ? tail - head : r->cap) : 0;
 }

@@ -30,7 +30,8 @@ enum {
     RING_FLAG_A = 2,      /* for the owner; stops pushes unless allowed */
     RING_FLAG_B = 4,      /* for the owner; stops pushes unless allowed */
     RING_FLAG_BITS = 3,   /* tail = position << RING_FLAG_BITS | flags */
-    RING_CACHE_LINE = 64, /* padding that keeps head and tail apart */
+    RING_CACHE_LINE = 64, /* the gap that keeps head and tail apart */
+    RING_SPACED_CAP = 8,  /* from this cap on, head and tail get their own lines */
 };
 
 /* Sequence numbers are 32 bits and compared modulo 2^32, which stays exact
@@ -40,22 +41,22 @@ enum {
 typedef struct ring {
     size_t         cap, elem_size, stride;
     unsigned char *slots;
-    char           pad_head[RING_CACHE_LINE];
-    atomic_size_t  head; /* the next position to pop */
-    char           pad_tail[RING_CACHE_LINE - sizeof(atomic_size_t)];
-    atomic_size_t  tail; /* the next position to push, and the flags */
-    char           pad_end[RING_CACHE_LINE - sizeof(atomic_size_t)];
+    atomic_size_t *head; /* the next position to pop */
+    atomic_size_t *tail; /* the next position to push, and the flags */
 } ring_t;
 
-/* Sets *bytes to the slot storage a ring of cap values of elem_size bytes
- * needs (0 for zero-size values: such a ring is two counters, and any cap
- * goes). Returns 0, or EINVAL if cap is 0, above RING_MAX_CAP for values
- * with a size, or the size overflows. */
+/* Sets *bytes to the storage a ring of cap values of elem_size bytes needs:
+ * its head and tail counters (a cache line apart, and apart from what comes
+ * before, once cap >= RING_SPACED_CAP: a busy ring's producers and
+ * consumers then never write the same line), then the slots (none for
+ * zero-size values: such a ring is two counters, and any cap goes).
+ * Returns 0, or EINVAL if cap is 0, above RING_MAX_CAP for values with a
+ * size, or the size overflows. */
 int ring_storage_size(size_t elem_size, size_t cap, size_t *bytes);
 
-/* Makes r an empty ring over slots (*bytes from ring_storage_size, 4-aligned,
- * owned by the caller and outliving r; ignored for zero-size values). */
-void ring_init(ring_t *r, size_t elem_size, size_t cap, void *slots);
+/* Makes r an empty ring in storage (*bytes from ring_storage_size,
+ * 8-aligned, owned by the caller and outliving r). */
+void ring_init(ring_t *r, size_t elem_size, size_t cap, void *storage);
 
 /* Appends a copy of *elem. Returns 0, EAGAIN if the ring is full, EPIPE if
  * it is closed, or EBUSY if a flag outside `allowed` is set (nothing

@@ -313,14 +313,19 @@ Test(context, cancel_before_deadline_stays_ecanceled, .timeout = 10)
     ctx_t  *c = ctx_with_timeout(NULL, 20 * MS);
     ctx_t  *child = ctx_with_timeout(c, 10 * MS); /* its own timer, the earlier one */
     ctx_cancel(c);
-    cr_assert_eq(ctx_err(c), ECANCELED);
-    int child_reason = ctx_err(child);
-    if (time_now() - start < 10 * MS) /* (a very slow machine may see the deadline first) */
+    int64_t canceled_after = time_now() - start;
+    int     reason = ctx_err(c), child_reason = ctx_err(child);
+    cr_assert(reason != 0 && child_reason != 0, "both are done once ctx_cancel returns");
+    /* Only a cancel that ended before a deadline must win over it (a slow
+     * machine, valgrind say, may reach ctx_cancel after a deadline). */
+    if (canceled_after < 20 * MS)
+        cr_assert_eq(reason, ECANCELED);
+    if (canceled_after < 10 * MS)
         cr_assert_eq(child_reason, ECANCELED);
     chan_t *past_both = time_after(30 * MS);
     chan_recv(past_both, NULL);
     chan_release(past_both);
-    cr_assert_eq(ctx_err(c), ECANCELED, "a deadline passing later must not change the reason");
+    cr_assert_eq(ctx_err(c), reason, "a deadline passing later must not change the reason");
     cr_assert_eq(ctx_err(child), child_reason, "the first reason wins");
     ctx_release(child);
     ctx_release(c);

@@ -34,10 +34,12 @@ static void record_tasks(void *arg)
     struct recorder *r = arg;
     for (int id = r->first_task; id < r->first_task + r->tasks; id++) {
         trace_wait("wait for task");
-        time_sleep(200 * TIME_MICROSECOND);
+        time_sleep(100 * TIME_MICROSECOND);
         trace_end();
+        /* Ten times longer than the wait, so that each worker's row shows
+         * it busy even where a slow run (valgrind) stretches every wait. */
         trace_begin("task %d", id);
-        time_sleep(300 * TIME_MICROSECOND);
+        time_sleep(TIME_MILLISECOND);
         trace_wait("send result %d", id);
         trace_end();
         trace_end();
