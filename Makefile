@@ -121,6 +121,7 @@ test-valgrind: release
 	@$(RUN_TESTS) valgrind-programs $(release_PROGS)
 check-valgrind: release
 	@$(RUN_TESTS) valgrind $(release_TESTS)
+	@$(MAKE) --no-print-directory stress-valgrind
 
 test-common: deps
 	@$(MAKE) --no-print-directory release asan tsan
@@ -170,7 +171,7 @@ help:
 	@echo "make check-exercises every starter fails its tests, every solution passes"
 	@echo "make run             run every lesson, one after another"
 	@echo "make asan | tsan     sanitizer builds into build/asan, build/tsan"
-	@echo "make check-valgrind  the whole test suite under valgrind memcheck (slow)"
+	@echo "make check-valgrind  every test binary and the stress programs under valgrind memcheck"
 	@echo "make stress          stress programs at full size (stress-ci: CI sizes, release + TSan)"
 	@echo "make soak            a 60 s mixed run whose threads and memory must not grow"
 	@echo "make fuzz            libFuzzer on the core for FUZZ_SECONDS (fuzz-ci: 30 s; needs clang)"

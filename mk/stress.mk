@@ -3,6 +3,7 @@
 #   make stress        every stress program at the sizes of issue 9 (optimised build)
 #   make stress-ci     smaller sizes, optimised AND ThreadSanitizer builds (for CI)
 #   make stress-asan   the CI sizes under ASan+UBSan
+#   make stress-valgrind  small sizes under valgrind memcheck (part of make check-valgrind)
 #   make soak          the mixed run for SOAK_SECONDS (60): threads and RSS must not grow
 #
 # Each program is a plain pthread program with its own main() (no Criterion,
@@ -38,6 +39,11 @@ STRESS_TSAN_ARGS_mpmc          := --values 200000 --limit-s 120
 STRESS_TSAN_ARGS_select_storm  := --threads 12 --channels 8 --sends 4000 --closers 2 --ms 1000 --limit-s 120
 STRESS_TSAN_ARGS_ctx_storm     := --contexts 10000 --trees 4 --threads 8 --limit-s 120
 STRESS_TSAN_ARGS_sema_storm    := --threads 16 --rounds 2000 --limit-s 120
+# valgrind runs one thread at a time, 20-50x slower: about 10 s each.
+STRESS_VALGRIND_ARGS_mpmc         := --values 100000 --limit-s 300
+STRESS_VALGRIND_ARGS_select_storm := --threads 12 --channels 8 --sends 2000 --closers 2 --ms 2000 --limit-s 300
+STRESS_VALGRIND_ARGS_ctx_storm    := --contexts 10000 --trees 4 --threads 8 --limit-s 300
+STRESS_VALGRIND_ARGS_sema_storm   := --threads 16 --rounds 2000 --limit-s 300
 
 SOAK_SECONDS ?= 60
 
@@ -49,7 +55,7 @@ stress_one = start=$$(date +%s%N); echo "+ $(3) $(1) $(2)"; \
 	echo "  ($$(( ($$(date +%s%N) - start) / 1000000 )) ms)";
 run_stress = @$(foreach s,$(STRESS_NAMES),$(call stress_one,$(1)/stress/$(s),$($(2)_$(s)),$(3)))
 
-.PHONY: stress stress-ci stress-release-ci stress-tsan-ci stress-asan soak
+.PHONY: stress stress-ci stress-release-ci stress-tsan-ci stress-asan stress-valgrind soak
 
 stress: $(addprefix $(release_DIR)/stress/,$(STRESS_NAMES))
 	$(call run_stress,$(release_DIR),STRESS_ARGS)
@@ -65,6 +71,13 @@ stress-tsan-ci: $(addprefix $(tsan_DIR)/stress/,$(STRESS_NAMES))
 
 stress-asan: $(addprefix $(asan_DIR)/stress/,$(STRESS_NAMES))
 	$(call run_stress,$(asan_DIR),STRESS_CI_ARGS,ASAN_OPTIONS="detect_leaks=1")
+
+# The same leak kinds as scripts/run-tests.sh (it says why "possibly lost"
+# is left out); any memcheck error or leak makes valgrind exit 99.
+STRESS_VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+stress-valgrind: $(addprefix $(release_DIR)/stress/,$(STRESS_NAMES))
+	$(call run_stress,$(release_DIR),STRESS_VALGRIND_ARGS,$(STRESS_VALGRIND))
 
 # One after the other even under make -j: they time themselves, and
 # sharing two cores would only make both slower.

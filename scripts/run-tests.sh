@@ -171,7 +171,10 @@ run_one() {
     return $ok
 }
 
-for bin in "$@"; do
+# Runs one binary and prints its verdict (PASS/FAIL line, and on failure
+# its evidence). Returns 0 if it passed.
+test_one() {
+    local bin=$1 name dir start status secs
     name=$(basename "$bin")
     dir="$logroot/$name"
     mkdir -p "$dir"
@@ -187,19 +190,59 @@ for bin in "$@"; do
     secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
     if [ $status -eq 0 ]; then
         printf 'PASS %-18s %-34s %s (%s s)\n' "$config" "$name" "$summary" "$secs"
-        passed=$((passed + 1))
-    else
-        printf 'FAIL %-18s %-34s %s (%s s)\n' "$config" "$name" "$summary" "$secs"
-        cat "$dir/evidence" 2>/dev/null
-        if [ -f "$dir/output" ] && [ "$config" != valgrind-programs ]; then
-            echo "  output of $bin, passing tests left out:"
-            grep -a -v -E '^\[(----|RUN |PASS| OK )\] *$|^\[(RUN |PASS| OK )\]|Criterion v|Running [0-9]+ tests' \
-                "$dir/output" | head -n 60 | sed 's/^/    /'
-            echo "  full output: $dir/output"
-        fi
-        failed=$((failed + 1))
+        return 0
     fi
-done
+    printf 'FAIL %-18s %-34s %s (%s s)\n' "$config" "$name" "$summary" "$secs"
+    cat "$dir/evidence" 2>/dev/null
+    if [ -f "$dir/output" ] && [ "$config" != valgrind-programs ]; then
+        echo "  output of $bin, passing tests left out:"
+        grep -a -v -E '^\[(----|RUN |PASS| OK )\] *$|^\[(RUN |PASS| OK )\]|Criterion v|Running [0-9]+ tests' \
+            "$dir/output" | head -n 60 | sed 's/^/    /'
+        echo "  full output: $dir/output"
+    fi
+    return 1
+}
+
+# Valgrind runs a program's threads one at a time, on one core: there,
+# binaries run side by side, one per core (RUN_TESTS_JOBS overrides). Each
+# verdict is printed whole when its binary ends. The other configurations
+# time things and load every core themselves: one binary at a time.
+case $config in
+valgrind | valgrind-programs) jobs=${RUN_TESTS_JOBS:-$(nproc 2>/dev/null || echo 1)} ;;
+*) jobs=${RUN_TESTS_JOBS:-1} ;;
+esac
+
+if [ "$jobs" -le 1 ]; then
+    for bin in "$@"; do
+        if test_one "$bin"; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+    done
+else
+    running=0
+    for bin in "$@"; do
+        if [ $running -ge "$jobs" ]; then
+            wait -n
+            running=$((running - 1))
+        fi
+        (
+            test_one "$bin" >"$logroot/$(basename "$bin").verdict"
+            echo $? >"$logroot/$(basename "$bin").status"
+            flock "$logroot" cat "$logroot/$(basename "$bin").verdict"
+        ) &
+        running=$((running + 1))
+    done
+    wait
+    for bin in "$@"; do
+        if [ "$(cat "$logroot/$(basename "$bin").status" 2>/dev/null)" = 0 ]; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+    done
+fi
 
 if [ $failed -eq 0 ]; then
     rm -rf "$logroot"
