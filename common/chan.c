@@ -127,21 +127,19 @@ void chan_sync_flags(chan_t *c)
 
 /* ------------------------------------------------------------ lifecycle */
 
-chan_t *chan_make(size_t elem_size, size_t cap)
+size_t chan_embedded_size(size_t elem_size, size_t cap)
 {
-    size_t extra = 0;
-    if (cap > 0) {
-        size_t slots;
-        if (ring_storage_size(elem_size, cap, &slots) != 0 ||
-            slots > SIZE_MAX - sizeof(chan_t) - sizeof(ring_t)) {
-            errno = EINVAL;
-            return NULL;
-        }
-        extra = sizeof(ring_t) + slots;
-    }
-    chan_t *c = goc_calloc(1, sizeof *c + extra);
-    if (c == NULL)
-        return NULL;
+    size_t slots = 0;
+    if (cap > 0 && (ring_storage_size(elem_size, cap, &slots) != 0 ||
+                    slots > SIZE_MAX - sizeof(chan_t) - sizeof(ring_t)))
+        return 0;
+    return sizeof(chan_t) + (cap > 0 ? sizeof(ring_t) + slots : 0);
+}
+
+/* Makes a channel in size zeroed bytes at mem, with one reference. */
+static chan_t *chan_init(void *mem, size_t elem_size, size_t cap)
+{
+    chan_t *c = mem;
     c->elem_size = elem_size;
     c->cap = cap;
     if (cap > 0) {
@@ -152,6 +150,27 @@ chan_t *chan_make(size_t elem_size, size_t cap)
     static atomic_uint_fast64_t last_id;
     c->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
     go_self(); /* the calling thread now uses the core: the watchdog counts it */
+    return c;
+}
+
+chan_t *chan_make(size_t elem_size, size_t cap)
+{
+    size_t size = chan_embedded_size(elem_size, cap);
+    if (size == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    void *mem = goc_calloc(1, size);
+    return mem ? chan_init(mem, elem_size, cap) : NULL;
+}
+
+chan_t *chan_make_embedded(void *mem, size_t elem_size, size_t cap, void (*free_block)(void *),
+                           void *block)
+{
+    chan_t *c = chan_init(mem, elem_size, cap);
+    c->finalizer = free_block;
+    c->finalizer_arg = block;
+    c->embedded = true;
     return c;
 }
 
@@ -166,9 +185,11 @@ void chan_release(chan_t *c)
 {
     if (c == NULL || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
+    bool embedded = c->embedded; /* then the finalizer frees c with its block */
     if (c->finalizer)
         c->finalizer(c->finalizer_arg);
-    goc_free(c);
+    if (!embedded)
+        goc_free(c);
 }
 
 void chan_set_finalizer(chan_t *c, void (*fn)(void *arg), void *arg)
@@ -208,10 +229,9 @@ static void zero_elem(chan_t *c, void *dst)
         memset(dst, 0, c->elem_size);
 }
 
-/* Moves waiting senders' values into the ring while it has room, first
- * come first served (lock held). The push cannot fail: SENDERS_WAIT stops
- * every lock-free push, so only this thread fills the room it saw. */
-static void refill_locked(chan_t *c, wakelist_t *wake)
+/* The push below cannot fail: SENDERS_WAIT stops every lock-free push, so
+ * only this thread fills the room it saw. */
+void chan_refill_locked(chan_t *c, wakelist_t *wake)
 {
     while (c->sendq.head && ring_len(c->ring) < c->cap) {
         waiter_t *sender = waitq_pop(&c->sendq);
@@ -238,7 +258,7 @@ int chan_try_send_locked(chan_t *c, const void *elem, wakelist_t *wake)
     }
     if (c->ring == NULL)
         return EAGAIN;
-    refill_locked(c, wake); /* senders that came first go first */
+    chan_refill_locked(c, wake); /* senders that came first go first */
     if (c->sendq.head)
         return EAGAIN;
     return ring_push(c->ring, elem, 0) == 0 ? 0 : EAGAIN;
@@ -249,7 +269,7 @@ int chan_try_recv_locked(chan_t *c, void *out, wakelist_t *wake)
     if (c->ring) {
         int rc = ring_pop(c->ring, out);
         if (rc == 0) {
-            refill_locked(c, wake);
+            chan_refill_locked(c, wake);
             return 0;
         }
         if (rc == EPIPE) {
@@ -274,14 +294,10 @@ int chan_try_recv_locked(chan_t *c, void *out, wakelist_t *wake)
     return EAGAIN;
 }
 
-int chan_recheck_ring(chan_t *c, chan_op_t op, waiter_t *w, wakelist_t *wake)
+int chan_recheck_ring(chan_t *c, chan_op_t op, waiter_t *w)
 {
-    if (op == CHAN_RECV) {
-        if (ring_pop(c->ring, w->elem) != 0)
-            return EAGAIN;
-        refill_locked(c, wake);
-        return 0;
-    }
+    if (op == CHAN_RECV)
+        return ring_pop(c->ring, w->elem) == 0 ? 0 : EAGAIN;
     if (c->sendq.head != w) /* only the first waiting sender may take room */
         return EAGAIN;
     return ring_push(c->ring, w->elem, SENDERS_WAIT) == 0 ? 0 : EAGAIN;
@@ -295,7 +311,7 @@ int chan_ring_try(chan_t *c, chan_op_t op, void *elem)
     if (rc == 0 && atomic_load_explicit(&c->senders_waiting, memory_order_seq_cst)) {
         wakelist_t wake = {NULL};
         lock_acquire(&c->lock);
-        refill_locked(c, &wake);
+        chan_refill_locked(c, &wake);
         lock_release(&c->lock);
         wakelist_wake(&wake);
     } else if (rc == EPIPE) {
@@ -347,8 +363,10 @@ static int operate(chan_t *c, chan_op_t op, void *elem, bool block)
     waitq_push(q, &me);
     if (c->ring) {
         chan_sync_flags(c);
-        if (chan_recheck_ring(c, op, &me, &wake) == 0) {
+        if (chan_recheck_ring(c, op, &me) == 0) {
             waitq_remove(q, &me);
+            if (op == CHAN_RECV)
+                chan_refill_locked(c, &wake);
             chan_sync_flags(c);
             lock_release(&c->lock);
             wakelist_wake(&wake);

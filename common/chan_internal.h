@@ -63,7 +63,8 @@ struct chan {
     /* cap > 0: true exactly while sendq is not empty; read by every
      * lock-free receive, written rarely, so it stays in both caches. */
     atomic_bool senders_waiting;
-    ring_t     *ring; /* cap > 0: the buffer, in the same block; else NULL */
+    bool        embedded; /* lives inside another object's block */
+    ring_t     *ring;     /* cap > 0: the buffer, in the same block; else NULL */
 };
 
 /* Queue operations; the channel's lock is held. */
@@ -83,8 +84,14 @@ int chan_try_recv_locked(chan_t *c, void *out, wakelist_t *wake);
 /* For a buffered channel whose waiter w has just been queued and the flags
  * set (lock held): tries the operation once more, because a lock-free
  * operation may have slipped in before the flags were seen. Returns 0 if it
- * was done (w is then still queued: the caller removes it), else EAGAIN. */
-int chan_recheck_ring(chan_t *c, chan_op_t op, waiter_t *w, wakelist_t *wake);
+ * was done, else EAGAIN. Either way w is still queued: after a receive the
+ * caller takes all its own waiters out and then calls chan_refill_locked,
+ * which must not meet a waiter of the caller's own select. */
+int chan_recheck_ring(chan_t *c, chan_op_t op, waiter_t *w);
+
+/* After a receive freed room in c's ring (lock held): moves the values of
+ * waiting senders into it, first come first served, and completes them. */
+void chan_refill_locked(chan_t *c, wakelist_t *wake);
 
 /* A buffered channel's lock-free attempt, no lock held: 0 (done), EPIPE
  * (closed; a receive is then drained, and its *elem zeroed), EAGAIN (full,
@@ -94,6 +101,20 @@ int chan_ring_try(chan_t *c, chan_op_t op, void *elem);
 
 /* Wakes everyone on the list; call with no lock held. */
 void wakelist_wake(wakelist_t *wake);
+
+/* Bytes a channel of cap values of elem_size bytes takes, ring included:
+ * what chan_make allocates, and what chan_make_embedded needs. 0 if too
+ * big (see chan_make). */
+size_t chan_embedded_size(size_t elem_size, size_t cap);
+
+/* Makes a channel, with one reference, inside another object's block (one
+ * allocation for both: a context and its done channel). mem: that many
+ * zeroed bytes, aligned like malloc's. The channel's last release calls
+ * free_block(block) instead of freeing mem: whoever owns the block drops
+ * its share by releasing the channel, so a reference taken on the channel
+ * keeps the whole block alive. */
+chan_t *chan_make_embedded(void *mem, size_t elem_size, size_t cap, void (*free_block)(void *),
+                           void *block);
 
 /* Registers fn(arg) to run once when c's last reference is released, before
  * c is freed (time_after uses it to cancel its timer). One finalizer per

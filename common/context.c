@@ -28,10 +28,13 @@
 #include "common/context.h"
 
 #include <errno.h>
-#include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "common/alloc.h"
+#include "common/chan_internal.h"
+#include "common/park.h"
 #include "common/timer_internal.h"
 
 typedef enum { CTX_BACKGROUND, CTX_CANCEL, CTX_VALUE } ctx_kind_t;
@@ -51,7 +54,7 @@ struct ctx {
     void       *value;
 
     /* CTX_CANCEL */
-    pthread_mutex_t          lock;
+    lock_t                   lock; /* the core's futex lock: zeroed is unlocked */
     atomic_int               err;
     chan_t                  *done;
     ctx_t                   *attach;      /* nearest cancelable ancestor, or NULL */
@@ -78,7 +81,7 @@ static void detach(ctx_t *c)
      * c after it last touched c, so there is nothing to wait for. */
     if (anc == NULL || !atomic_load_explicit(&c->linked, memory_order_acquire))
         return;
-    pthread_mutex_lock(&anc->lock);
+    lock_acquire(&anc->lock);
     if (atomic_load_explicit(&c->linked, memory_order_relaxed)) {
         if (c->prev)
             c->prev->next = c->next;
@@ -88,16 +91,16 @@ static void detach(ctx_t *c)
             c->next->prev = c->prev;
         atomic_store_explicit(&c->linked, false, memory_order_release);
     }
-    pthread_mutex_unlock(&anc->lock);
+    lock_release(&anc->lock);
 }
 
 /* Makes c and its attached descendants done with reason, unless c is done
  * already (the first reason wins). */
 static void cancel(ctx_t *c, int reason)
 {
-    pthread_mutex_lock(&c->lock);
+    lock_acquire(&c->lock);
     if (atomic_load_explicit(&c->err, memory_order_relaxed) != 0) {
-        pthread_mutex_unlock(&c->lock);
+        lock_release(&c->lock);
         return;
     }
     atomic_store_explicit(&c->err, reason | CLOSING, memory_order_release);
@@ -114,7 +117,7 @@ static void cancel(ctx_t *c, int reason)
         atomic_store_explicit(&child->linked, false, memory_order_release);
         child = next;
     }
-    pthread_mutex_unlock(&c->lock);
+    lock_release(&c->lock);
 }
 
 static void cancel_and_detach(ctx_t *c, int reason)
@@ -133,15 +136,13 @@ static ctx_t *parent_or_background(ctx_t *parent)
  * ancestor. */
 static ctx_t *new_cancelable(ctx_t *parent, bool has_deadline, int64_t deadline)
 {
-    ctx_t *c = goc_malloc(sizeof *c);
+    /* One block: the context, then its done channel. */
+    size_t done_at =
+        (sizeof(ctx_t) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t);
+    ctx_t *c = goc_calloc(1, done_at + chan_embedded_size(0, 1));
     if (c == NULL)
         return NULL;
-    c->done = chan_make(0, 1);
-    if (c->done == NULL) {
-        goc_free(c);
-        errno = ENOMEM;
-        return NULL;
-    }
+    c->done = chan_make_embedded((char *)c + done_at, 0, 1, goc_free, c);
     c->kind = CTX_CANCEL;
     atomic_init(&c->refs, 1);
     c->parent = ctx_retain(parent);
@@ -149,7 +150,6 @@ static ctx_t *new_cancelable(ctx_t *parent, bool has_deadline, int64_t deadline)
     c->has_deadline = has_deadline;
     c->deadline = deadline;
     c->key = c->value = NULL;
-    pthread_mutex_init(&c->lock, NULL);
     atomic_init(&c->err, 0);
     c->attach = parent->owner;
     c->children = c->prev = c->next = NULL;
@@ -159,7 +159,7 @@ static ctx_t *new_cancelable(ctx_t *parent, bool has_deadline, int64_t deadline)
     ctx_t *anc = c->attach;
     if (anc == NULL)
         return c;
-    pthread_mutex_lock(&anc->lock);
+    lock_acquire(&anc->lock);
     int reason = atomic_load_explicit(&anc->err, memory_order_relaxed);
     if (reason == 0) {
         c->next = anc->children;
@@ -168,7 +168,7 @@ static ctx_t *new_cancelable(ctx_t *parent, bool has_deadline, int64_t deadline)
         anc->children = c;
         atomic_store_explicit(&c->linked, true, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&anc->lock);
+    lock_release(&anc->lock);
     if (reason != 0)
         cancel(c, reason); /* not linked, not yet visible: no detach needed */
     return c;
@@ -268,8 +268,8 @@ int ctx_err(ctx_t *ctx)
     int    err = atomic_load_explicit(&c->err, memory_order_acquire);
     if (err & CLOSING) {
         /* cancel holds the lock until done is closed. */
-        pthread_mutex_lock(&c->lock);
-        pthread_mutex_unlock(&c->lock);
+        lock_acquire(&c->lock);
+        lock_release(&c->lock);
         err &= ~CLOSING;
     }
     return err;
@@ -306,16 +306,16 @@ void ctx_release(ctx_t *ctx)
     /* A loop, not recursion: releasing a long chain frees it bottom up. */
     while (ctx && ctx->kind != CTX_BACKGROUND &&
            atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) == 1) {
+        ctx_t *parent = ctx->parent;
         if (ctx->kind == CTX_CANCEL) {
             /* No child is attached any more: each one holds a reference. */
             if (atomic_load_explicit(&ctx->timer, memory_order_relaxed) != NULL)
                 timer_entry_stop(atomic_exchange(&ctx->timer, NULL));
             detach(ctx);
-            chan_release(ctx->done);
-            pthread_mutex_destroy(&ctx->lock);
+            chan_release(ctx->done); /* frees ctx with it, unless done is still held */
+        } else {
+            goc_free(ctx);
         }
-        ctx_t *parent = ctx->parent;
-        goc_free(ctx);
         ctx = parent;
     }
 }

@@ -59,7 +59,7 @@ void ctx_cancel(ctx_t *ctx);
 /* A channel (elem_size 0) that is closed when ctx is done, for chan_select.
  * NULL for a context that can never be done (background and its value
  * children): a NULL case never fires, which is exactly right. Borrowed:
- * valid while ctx is. */
+ * valid while ctx is, or for as long as a chan_retain on it is held. */
 chan_t *ctx_done(ctx_t *ctx);
 
 /* 0 while not done, then ECANCELED or ETIMEDOUT forever. A context made done

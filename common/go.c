@@ -23,10 +23,10 @@
 #include "common/runtime.h"
 #include "common/timer.h"
 
-static pthread_mutex_t           registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static goroutine_t              *registry_head;
-static atomic_size_t             running;
-static uint64_t                  next_id = 2; /* 1 is the main thread */
+static pthread_mutex_t            registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static goroutine_t               *registry_head;
+static atomic_size_t              running;
+static uint64_t                   next_id = 2; /* 1 is the main thread */
 static _Thread_local goroutine_t *self;
 
 static void registry_add(goroutine_t *g, bool is_main_thread)
@@ -167,8 +167,7 @@ int go_named(const char *name, void (*fn)(void *arg), void *arg)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     registry_add(g, false); /* before the thread exists: it may finish at once */
     pthread_t thread;
-    int       rc = injected_spawn_failure() ? EAGAIN
-                                                : pthread_create(&thread, &attr, goroutine_main, g);
+    int rc = injected_spawn_failure() ? EAGAIN : pthread_create(&thread, &attr, goroutine_main, g);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         registry_remove(g);
@@ -253,13 +252,20 @@ goroutine_t *go_registry_first(void)
 static const char *reason_text(wait_reason_t reason)
 {
     switch (reason) {
-    case WAIT_CHAN_RECV: return "chan receive";
-    case WAIT_CHAN_SEND: return "chan send";
-    case WAIT_SELECT: return "select";
-    case WAIT_SELECT_EMPTY: return "select (no cases)";
-    case WAIT_WAITGROUP: return "waitgroup wait";
-    case WAIT_SEMAPHORE: return "semaphore acquire";
-    default: return "running";
+    case WAIT_CHAN_RECV:
+        return "chan receive";
+    case WAIT_CHAN_SEND:
+        return "chan send";
+    case WAIT_SELECT:
+        return "select";
+    case WAIT_SELECT_EMPTY:
+        return "select (no cases)";
+    case WAIT_WAITGROUP:
+        return "waitgroup wait";
+    case WAIT_SEMAPHORE:
+        return "semaphore acquire";
+    default:
+        return "running";
     }
 }
 

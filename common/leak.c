@@ -17,7 +17,7 @@ long leak_thread_count(void)
     DIR *dir = opendir("/proc/self/task");
     if (dir == NULL)
         return -1;
-    long            count = 0;
+    long           count = 0;
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL)
         if (entry->d_name[0] != '.')
@@ -50,9 +50,11 @@ int leak_check(const leak_snapshot_t *base, int check_threads, FILE *report)
     leak_snapshot_t now = leak_snapshot();
     /* 1 us doubling to 100 ms: about 0.5 s in all, as goleak waits. */
     for (duration_t pause = TIME_MICROSECOND, waited = 0;
-         !is_clean(&now, base, check_threads) && waited < 500 * TIME_MILLISECOND;
-         waited += pause, pause = pause * 2 > 100 * TIME_MILLISECOND ? 100 * TIME_MILLISECOND
-                                                                     : pause * 2) {
+         !is_clean(&now, base, check_threads) &&
+                 waited<500 * TIME_MILLISECOND; waited += pause, pause = pause * 2> 100 *
+                     TIME_MILLISECOND
+             ? 100 * TIME_MILLISECOND
+             : pause * 2) {
         time_sleep(pause);
         now = leak_snapshot();
     }

@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 typedef struct {
-    size_t  goroutines; /* go_count() */
+    size_t  goroutines;  /* go_count() */
     int64_t allocations; /* alloc_live() */
     size_t  timers;      /* time_pending_timers() */
     long    threads;     /* OS threads in /proc/self/task (-1 if unknown) */

@@ -28,8 +28,8 @@
 
 enum { WATCHDOG_PERIOD_MS = 50 };
 
-static atomic_bool          watchdog_started;
-static atomic_int           detection = -1; /* -1: not decided yet */
+static atomic_bool           watchdog_started;
+static atomic_int            detection = -1; /* -1: not decided yet */
 static volatile sig_atomic_t dump_requested;
 
 static bool detection_enabled(void)

@@ -179,8 +179,10 @@ static int select_wait(select_plan_t *p, chan_case_t *cases, wakelist_t *wake)
     for (size_t i = 0; i < p->active; i++) {
         size_t       k = p->poll_order[i];
         chan_case_t *cc = &cases[k];
-        if (cc->chan->ring && chan_recheck_ring(cc->chan, cc->op, &p->waiters[k], wake) == 0) {
+        if (cc->chan->ring && chan_recheck_ring(cc->chan, cc->op, &p->waiters[k]) == 0) {
             leave_queues(p, cases);
+            if (cc->op == CHAN_RECV) /* only now: our own send waiters are out */
+                chan_refill_locked(cc->chan, wake);
             unlock_all(p, cases);
             wakelist_wake(wake);
             cc->err = 0;

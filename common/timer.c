@@ -40,7 +40,7 @@ struct timer_entry {
     duration_t period; /* 0: one-shot */
     void (*fire)(void *arg);
     void  *arg;
-    size_t slot; /* index in the heap, or NOT_IN_HEAP */
+    size_t slot;     /* index in the heap, or NOT_IN_HEAP */
     bool   internal; /* the core's own (the watchdog): not a user's timer */
 };
 

@@ -19,8 +19,9 @@
 
 /* Every workload BENCH.md and issue 8 ask for. */
 static const char *const expected_workloads[] = {
-    "buf_spsc",   "buf_mpmc",         "unbuf_pingpong", "select2",       "pool",   "pipeline",
-    "ctx_cancel", "sema_uncontended", "sema_contended", "ref_spsc_ring", "pool16", "timers_100k",
+    "buf_spsc", "buf_mpmc",    "unbuf_pingpong",   "select2",        "pool",
+    "pipeline", "ctx_cancel",  "sema_uncontended", "sema_contended", "ref_spsc_ring",
+    "pool16",   "timers_100k", "ref_cacheline",
 };
 #define N_WORKLOADS (sizeof expected_workloads / sizeof expected_workloads[0])
 
@@ -82,6 +83,7 @@ WORKLOAD_TEST(sema_contended)
 WORKLOAD_TEST(ref_spsc_ring)
 WORKLOAD_TEST(pool16)
 WORKLOAD_TEST(timers_100k)
+WORKLOAD_TEST(ref_cacheline)
 
 /* Checks the memory report in text: each object once, a positive size. */
 static void check_memory_lines(const char *text)

@@ -379,6 +379,71 @@ Test(select, never_rendezvous_with_itself, .timeout = 10)
     support_end();
 }
 
+/* Threads that each send to and receive from one buffered channel in the
+ * same select: whatever the interleaving, a select completes one case, so
+ * every value sent is received exactly once. (stress/select_storm once
+ * caught a select that received on its recheck and then moved its own
+ * waiting send into the room it had made: one value sent twice.) */
+enum { SELF_THREADS = 4, SELF_ROUNDS = 3000 };
+static atomic_uchar self_seen[SELF_THREADS][SELF_ROUNDS];
+
+typedef struct {
+    chan_t      *c;
+    int          id, sent;
+    waitgroup_t *wg;
+} self_mixer_t;
+
+static void mix_with_self(void *arg)
+{
+    self_mixer_t *m = arg;
+    for (int round = 0; round < SCALED(SELF_ROUNDS); round++) {
+        /* Each case several times over: more ways for the passes to meet. */
+        int         out = m->id << 16 | m->sent, in = -1;
+        chan_case_t cases[8];
+        for (int i = 0; i < 8; i += 2) {
+            cases[i] = chan_case_send(m->c, &out);
+            cases[i + 1] = chan_case_recv(m->c, &in);
+        }
+        int k = chan_select(cases, 8);
+        if (k % 2 == 0) {
+            cr_assert_eq(in, -1, "the send case also received");
+            m->sent++;
+        } else {
+            cr_assert(in >> 16 < SELF_THREADS && (in & 0xffff) < SELF_ROUNDS, "got %#x", in);
+            atomic_fetch_add(&self_seen[in >> 16][in & 0xffff], 1);
+        }
+    }
+    waitgroup_done(m->wg);
+}
+
+Test(select, sending_and_receiving_on_one_buffered_channel, .timeout = 60)
+{
+    support_begin();
+    for (size_t cap = 1; cap <= 2; cap++) {
+        memset(self_seen, 0, sizeof self_seen);
+        chan_t      *c = chan_make(sizeof(int), cap);
+        self_mixer_t m[SELF_THREADS];
+        waitgroup_t  wg;
+        waitgroup_init(&wg);
+        waitgroup_add(&wg, SELF_THREADS);
+        for (int i = 0; i < SELF_THREADS; i++) {
+            m[i] = (self_mixer_t){c, i, 0, &wg};
+            cr_assert_eq(go(mix_with_self, &m[i]), 0);
+        }
+        waitgroup_wait(&wg);
+        waitgroup_destroy(&wg);
+        for (int v; chan_try_recv(c, &v) == 0;) /* what is still buffered */
+            atomic_fetch_add(&self_seen[v >> 16][v & 0xffff], 1);
+        for (int i = 0; i < SELF_THREADS; i++)
+            for (int seq = 0; seq < SELF_ROUNDS; seq++)
+                cr_assert_eq(atomic_load(&self_seen[i][seq]), seq < m[i].sent,
+                             "cap %zu: value %d of thread %d received %d times (it sent %d)", cap,
+                             seq, i, atomic_load(&self_seen[i][seq]), m[i].sent);
+        chan_release(c);
+    }
+    support_end();
+}
+
 Test(select, leaves_no_waiter_behind_in_other_channels, .timeout = 20)
 {
     support_begin();
