@@ -38,6 +38,8 @@ const bench_workload_t bench_workloads[] = {
     {"ref_spsc_ring", 10000000, wl_ref_spsc_ring, "one int through a lock-free ring (reference)"},
     {"pool16", 1000000, wl_pool16, "one task through a pool of 16 workers"},
     {"timers_100k", 100000, wl_timers, "one time_after armed and released, 100k pending"},
+    {"ref_cacheline", 1000000, wl_ref_cacheline,
+     "one cache line to the other core and back (reference)"},
     {NULL, 0, NULL, NULL},
 };
 

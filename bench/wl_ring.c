@@ -107,3 +107,61 @@ int wl_ref_spsc_ring(int64_t n, int64_t *elapsed_ns)
         return bench_fail("ref_spsc_ring", EPROTO, "values arrived out of order");
     return 0;
 }
+
+/* ref_cacheline: the floor under every hand-off between two threads. Two
+ * threads bounce one word: main stores an odd number and waits for the next
+ * even one, its partner waits for the odd one and stores the next. One
+ * operation is one round trip: the word's cache line goes to the other core
+ * and back, nothing else. On a quiet machine with two cores of one chip that
+ * takes well under 100 ns; on a VM whose two vCPUs the hypervisor places far
+ * apart, several hundred. Printed beside unbuf_pingpong, it says which kind
+ * of machine a run had. */
+typedef struct {
+    bench_crew_t *crew;
+    atomic_long  *word;
+    int64_t       count;
+} bouncer_t;
+
+static void wait_for(atomic_long *word, long value)
+{
+    unsigned spins = 0;
+    while (atomic_load_explicit(word, memory_order_acquire) != value)
+        wait_a_little(&spins);
+}
+
+static void bounce_back(void *arg)
+{
+    bouncer_t *b = arg;
+    if (crew_wait_start(b->crew)) {
+        for (int64_t i = 0; i < b->count; i++) {
+            wait_for(b->word, 2 * i + 1);
+            atomic_store_explicit(b->word, 2 * i + 2, memory_order_release);
+        }
+    }
+    crew_leave(b->crew);
+}
+
+int wl_ref_cacheline(int64_t n, int64_t *elapsed_ns)
+{
+    bench_crew_t crew;
+    if (crew_init(&crew) != 0)
+        return bench_fail("ref_cacheline", ENOMEM, "out of memory");
+    alignas(64) atomic_long word; /* on this stack: the partner is joined before we return */
+    atomic_init(&word, 0);
+    bouncer_t partner = {&crew, &word, n};
+    if (crew_go(&crew, "bouncer", bounce_back, &partner) != 0) {
+        crew_abort(&crew);
+        crew_destroy(&crew);
+        return bench_fail("ref_cacheline", EAGAIN, "cannot start the partner");
+    }
+    int64_t t0 = crew_start(&crew);
+    for (int64_t i = 0; i < n; i++) {
+        atomic_store_explicit(&word, 2 * i + 1, memory_order_release);
+        wait_for(&word, 2 * i + 2);
+    }
+    int64_t t1 = time_now();
+    crew_join(&crew);
+    crew_destroy(&crew);
+    *elapsed_ns = t1 - t0;
+    return 0;
+}

@@ -46,6 +46,7 @@ var workloads = []workload{
 	{"ref_spsc_ring", 10000000, refSPSCRing, "one int through a lock-free ring (reference)"},
 	{"pool16", 1000000, func(n int64) (time.Duration, error) { return pool(16, n) }, "one task through a pool of 16 workers"},
 	{"timers_100k", 100000, timers, "one timer armed and stopped, 100k pending"},
+	{"ref_cacheline", 1000000, refCacheline, "one cache line to the other core and back (reference)"},
 }
 
 func usage(out io.Writer) {

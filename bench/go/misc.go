@@ -155,6 +155,39 @@ func refSPSCRing(n int64) (time.Duration, error) {
 	return t1.Sub(t0), nil
 }
 
+// refCacheline bounces one word between two goroutines: main stores an odd
+// number and waits for the next even one, the partner answers. One round
+// trip moves the word's cache line to the other core and back, so this is
+// the same floor the C row measures (with GOMAXPROCS >= 2 the two spinning
+// goroutines run on two threads).
+func refCacheline(n int64) (time.Duration, error) {
+	c := newCrew()
+	var word struct {
+		_ [64]byte
+		v atomic.Int64
+		_ [56]byte
+	}
+	waitFor := func(value int64) {
+		for spins := 0; word.v.Load() != value; {
+			waitALittle(&spins)
+		}
+	}
+	c.goNamed(func() {
+		for i := int64(0); i < n; i++ {
+			waitFor(2*i + 1)
+			word.v.Store(2*i + 2)
+		}
+	})
+	t0 := c.begin()
+	for i := int64(0); i < n; i++ {
+		word.v.Store(2*i + 1)
+		waitFor(2*i + 2)
+	}
+	t1 := time.Now()
+	c.join()
+	return t1.Sub(t0), nil
+}
+
 // memoryReport prints the bytes allocated per object (TotalAlloc counts
 // every allocation once, freed or not), over count live objects. The slices
 // that keep them alive are made before the first reading.
