@@ -111,6 +111,8 @@ awk '{ m[$1] = $2 }
             printf "C pool16 / pool = %.2f (target: at most 2: spinning must not hurt when threads outnumber cores)\n", m["pool16"] / m["pool"]
         if ("buf_spsc" in m && "ref_spsc_ring" in m)
             printf "C buf_spsc / ref_spsc_ring = %.2f (target: at most 3)\n", m["buf_spsc"] / m["ref_spsc_ring"]
+        if ("unbuf_pingpong" in m && "ref_cacheline" in m)
+            printf "C unbuf_pingpong / ref_cacheline = %.2f (cache-line round trips per hand-off round trip, about)\n", m["unbuf_pingpong"] / m["ref_cacheline"]
     }' "$tmp/c_medians" 2>/dev/null || true
 
 echo
