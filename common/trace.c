@@ -1,6 +1,8 @@
 /*
- * trace.c - per-thread span buffers, and the two ways to read them out
- * (Chrome trace-event JSON and the ASCII timeline). See trace.h.
+ * trace.c - recording: per-thread span buffers, begin and end, turning
+ * tracing on and resetting it, stats, and the view the outputs read from
+ * (trace_json.c writes the JSON, trace_timeline.c draws the timeline; the
+ * buffer types are in trace_internal.h). See trace.h.
  *
  * Invariants:
  *   - Every buffer is on the list `buffers`, in creation order, under
@@ -9,7 +11,7 @@
  *     also sets `exited`).
  *   - A buffer's fields are read and written only under its own lock, and
  *     locks are taken in the order list_lock, then a buffer's. The readers
- *     (JSON, timeline, stats, reset) hold list_lock throughout, so no buffer
+ *     (a view, stats, reset) hold list_lock throughout, so no buffer
  *     disappears under them.
  *   - Only trace_reset frees a buffer, and only one whose thread has
  *     exited: a live thread may use its buffer at any moment.
@@ -19,7 +21,6 @@
  */
 #include "common/trace.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -28,28 +29,9 @@
 
 #include "common/go_internal.h"
 #include "common/timer.h"
+#include "common/trace_internal.h"
 
 #define NOTHING_YET INT64_MAX /* `first` of a buffer with no span since the reset */
-
-typedef struct {
-    int64_t start, end; /* time_now(); end unused while the span is open */
-    int8_t  kind;
-    int8_t  parent_kind; /* the kind of the span it nests in; -1 for none */
-    char    name[TRACE_NAME_MAX];
-} span_t;
-
-typedef struct trace_buf {
-    struct trace_buf *next; /* under list_lock */
-    pthread_mutex_t   lock;
-    char              name[TRACE_THREAD_NAME];
-    uint64_t          order; /* tracks are listed by this: the goroutine's id, or after them */
-    bool              exited;
-    int64_t           first; /* start of its first span since the reset */
-    int               depth;
-    span_t            open[TRACE_MAX_DEPTH];
-    span_t           *spans; /* finished spans, in the order they ended */
-    size_t            count, cap;
-} trace_buf_t;
 
 atomic_bool trace_on_;
 
@@ -272,14 +254,7 @@ trace_stats_t trace_stats(void)
     return stats;
 }
 
-/* ------------------------------------------------------------ reading out */
-
-/* A buffer with something in it, as both outputs list them. */
-typedef struct {
-    trace_buf_t *buf;
-    uint64_t     order;
-    int64_t      first;
-} track_t;
+/* ------------------------------------------------------------ the view */
 
 /* The buffers with something in them, in track order (see track_order).
  * Caller holds list_lock and frees *out. Returns the count (0 if none, or
@@ -305,7 +280,28 @@ static size_t collect_tracks(track_t **out)
     return n;
 }
 
-static const char *track_name(const trace_buf_t *b, size_t track, char *fallback, size_t size)
+void trace_view_open(trace_view_t *view)
+{
+    pthread_mutex_lock(&list_lock);
+    view->now = time_now();
+    view->epoch = epoch;
+    view->count = collect_tracks(&view->tracks);
+}
+
+void trace_view_close(trace_view_t *view)
+{
+    free(view->tracks);
+    view->tracks = NULL;
+    view->count = 0;
+    pthread_mutex_unlock(&list_lock);
+}
+
+uint64_t trace_dropped(void)
+{
+    return atomic_load(&dropped);
+}
+
+const char *trace_track_name(const trace_buf_t *b, size_t track, char *fallback, size_t size)
 {
     if (b->name[0] != '\0')
         return b->name;
@@ -313,246 +309,7 @@ static const char *track_name(const trace_buf_t *b, size_t track, char *fallback
     return fallback;
 }
 
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
-/* Nanoseconds as microseconds with three decimals, never negative. */
-static void json_us(FILE *out, int64_t ns)
-{
-    if (ns < 0)
-        ns = 0;
-    fprintf(out, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
-}
-
-static void json_span(FILE *out, const span_t *s, int64_t end, bool open, int pid, size_t tid)
-{
-    fprintf(out, ",\n{\"name\":");
-    json_string(out, s->name);
-    fprintf(out, ",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":", s->kind == TRACE_WAIT ? "wait" : "busy");
-    json_us(out, s->start - epoch);
-    fprintf(out, ",\"dur\":");
-    json_us(out, end - s->start);
-    fprintf(out, ",\"pid\":%d,\"tid\":%zu%s}", pid, tid, open ? ",\"args\":{\"open\":true}" : "");
-}
-
-int trace_write_json_to(FILE *out)
-{
-    pthread_mutex_lock(&list_lock);
-    int64_t  now = time_now();
-    int      pid = (int)getpid();
-    track_t *tracks;
-    size_t   n = collect_tracks(&tracks);
-
-    errno = 0;
-    fprintf(out, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"dropped_spans\":%llu},\n",
-            (unsigned long long)atomic_load(&dropped));
-    fprintf(out,
-            "\"traceEvents\":[\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,"
-            "\"tid\":0,\"args\":{\"name\":",
-            pid);
-    json_string(out, program_invocation_short_name);
-    fprintf(out, "}}");
-    for (size_t i = 0; i < n; i++) {
-        trace_buf_t *b = tracks[i].buf;
-        char         fallback[32];
-        pthread_mutex_lock(&b->lock);
-        fprintf(out,
-                ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%zu,"
-                "\"args\":{\"name\":",
-                pid, i + 1);
-        json_string(out, track_name(b, i + 1, fallback, sizeof fallback));
-        fprintf(out,
-                "}},\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":%d,\"tid\":%zu,"
-                "\"args\":{\"sort_index\":%zu}}",
-                pid, i + 1, i + 1);
-        for (size_t k = 0; k < b->count; k++)
-            json_span(out, &b->spans[k], b->spans[k].end, false, pid, i + 1);
-        for (int k = 0; k < b->depth && k < TRACE_MAX_DEPTH; k++)
-            json_span(out, &b->open[k], now, true, pid, i + 1);
-        pthread_mutex_unlock(&b->lock);
-    }
-    fprintf(out, "\n]}\n");
-    free(tracks);
-    pthread_mutex_unlock(&list_lock);
-    if (fflush(out) != 0 || ferror(out))
-        return errno != 0 ? errno : EIO;
-    return 0;
-}
-
-int trace_write_json(const char *path)
-{
-    FILE *out = fopen(path, "w");
-    if (out == NULL)
-        return errno;
-    int err = trace_write_json_to(out);
-    if (fclose(out) != 0 && err == 0)
-        err = errno;
-    return err;
-}
-
-/* ------------------------------------------------------------ the timeline */
-
-/* One row being drawn: time [t0, t1) cut into cols columns, and in each the
- * nanoseconds spent busy and waiting. */
-typedef struct {
-    int64_t  t0, t1;
-    int      cols;
-    int64_t *busy, *wait;
-} row_t;
-
-/* Adds sign * (the part of [start, end) in each column) to kind's tally. */
-static void tally(row_t *row, int kind, int64_t start, int64_t end, int sign)
-{
-    if (kind < 0)
-        return;
-    int64_t *acc = kind == TRACE_WAIT ? row->wait : row->busy, total = row->t1 - row->t0;
-    start = start < row->t0 ? row->t0 : start;
-    end = end > row->t1 ? row->t1 : end;
-    if (end <= start)
-        return;
-    int first = (int)((start - row->t0) * row->cols / total);
-    int last = (int)((end - row->t0) * row->cols / total);
-    for (int c = first; c <= last && c < row->cols; c++) {
-        int64_t from = row->t0 + total * c / row->cols, to = row->t0 + total * (c + 1) / row->cols;
-        int64_t part = (end < to ? end : to) - (start > from ? start : from);
-        if (part > 0)
-            acc[c] += sign * part;
-    }
-}
-
-/* Each span counts for its own kind and is taken off the span it nests in,
- * so what is left in each column is the time of the innermost spans. */
-static void tally_span(row_t *row, const span_t *s, int64_t end, int parent_kind)
-{
-    tally(row, s->kind, s->start, end, +1);
-    tally(row, parent_kind, s->start, end, -1);
-}
-
-static void format_duration(char *buf, size_t size, int64_t ns)
-{
-    if (ns < TIME_MILLISECOND)
-        snprintf(buf, size, "%dus", ns > 0 ? (int)(ns / TIME_MICROSECOND) : 0);
-    else if (ns < 10 * TIME_MILLISECOND)
-        snprintf(buf, size, "%.1fms", (double)ns / 1e6);
-    else if (ns < TIME_SECOND)
-        snprintf(buf, size, "%.0fms", (double)ns / 1e6);
-    else
-        snprintf(buf, size, "%.2fs", (double)ns / 1e9);
-}
-
-/* The scale under the rows, shaped like a row: '+' under both bars and
- * under every 10th column, labelled with the time where that column starts
- * while the labels fit, and the total under the right end. */
-static void print_scale(FILE *out, const row_t *row, int indent)
-{
-    char ticks[256], labels[256], text[32];
-    int  len = indent + row->cols + 3, bar = indent + 2; /* as long as a row; column 0 */
-    memset(ticks, ' ', (size_t)len);
-    memset(labels, ' ', (size_t)len);
-    ticks[bar - 1] = ticks[len - 1] = '+';
-    labels[bar - 1] = '0';
-    format_duration(text, sizeof text, row->t1 - row->t0);
-    int total_at = len - (int)strlen(text), free_from = bar + 1;
-    memcpy(labels + total_at, text, strlen(text));
-    for (int c = 0; c < row->cols; c++) {
-        ticks[bar + c] = c % 10 == 0 && c > 0 && c + 2 < row->cols ? '+' : '-';
-        if (ticks[bar + c] != '+' || bar + c < free_from)
-            continue;
-        format_duration(text, sizeof text, (row->t1 - row->t0) * c / row->cols);
-        int n = (int)strlen(text);
-        if (bar + c + n < total_at) {
-            memcpy(labels + bar + c, text, (size_t)n);
-            free_from = bar + c + n + 1;
-        }
-    }
-    fprintf(out, "%.*s\n%.*s\n", len, ticks, len, labels);
-}
-
-void trace_print_timeline(FILE *out, int width)
-{
-    width = width == 0 ? 100 : width < 60 ? 60 : width > 200 ? 200 : width;
-    pthread_mutex_lock(&list_lock);
-    int64_t  now = time_now();
-    track_t *tracks;
-    size_t   n = collect_tracks(&tracks);
-    row_t    row = {.t0 = INT64_MAX, .t1 = 0};
-    int      name_width = 4;
-    for (size_t i = 0; i < n; i++) {
-        trace_buf_t *b = tracks[i].buf;
-        row.t0 = tracks[i].first < row.t0 ? tracks[i].first : row.t0;
-        char fallback[32];
-        pthread_mutex_lock(&b->lock);
-        int len = (int)strlen(track_name(b, i + 1, fallback, sizeof fallback));
-        name_width = len > name_width ? len : name_width;
-        for (size_t k = 0; k < b->count; k++)
-            row.t1 = b->spans[k].end > row.t1 ? b->spans[k].end : row.t1;
-        if (b->depth > 0)
-            row.t1 = now;
-        pthread_mutex_unlock(&b->lock);
-    }
-    name_width = name_width > 16 ? 16 : name_width;
-    if (n > 0 && row.t1 <= row.t0)
-        row.t1 = row.t0 + 1;           /* every span empty: still one nanosecond to draw */
-    row.cols = width - name_width - 3; /* "name |" ... "|" */
-    row.busy = calloc((size_t)row.cols, sizeof *row.busy);
-    row.wait = calloc((size_t)row.cols, sizeof *row.wait);
-    if (n == 0 || row.busy == NULL || row.wait == NULL) {
-        fprintf(out, "Timeline: no spans recorded\n");
-        goto out;
-    }
-
-    char total[32], column[32];
-    format_duration(total, sizeof total, row.t1 - row.t0);
-    format_duration(column, sizeof column, (row.t1 - row.t0) / row.cols);
-    fprintf(out, "Timeline: %zu goroutine%s over %s, one column = %s\n", n, n == 1 ? "" : "s",
-            total, column);
-    for (size_t i = 0; i < n; i++) {
-        trace_buf_t *b = tracks[i].buf;
-        char         fallback[32], bar[256];
-        memset(row.busy, 0, (size_t)row.cols * sizeof *row.busy);
-        memset(row.wait, 0, (size_t)row.cols * sizeof *row.wait);
-        pthread_mutex_lock(&b->lock);
-        for (size_t k = 0; k < b->count; k++)
-            tally_span(&row, &b->spans[k], b->spans[k].end, b->spans[k].parent_kind);
-        int open = b->depth < TRACE_MAX_DEPTH ? b->depth : TRACE_MAX_DEPTH;
-        for (int k = 0; k < open; k++)
-            tally_span(&row, &b->open[k], now, k > 0 ? b->open[k - 1].kind : -1);
-        for (int c = 0; c < row.cols; c++) {
-            int64_t busy = row.busy[c] > 0 ? row.busy[c] : 0;
-            int64_t wait = row.wait[c] > 0 ? row.wait[c] : 0;
-            bar[c] = busy == 0 && wait == 0 ? ' ' : busy >= wait ? '#' : '.';
-        }
-        fprintf(out, "%-*.*s |%.*s%c\n", name_width, name_width,
-                track_name(b, i + 1, fallback, sizeof fallback), row.cols, bar,
-                b->depth > 0 ? '>' : '|');
-        pthread_mutex_unlock(&b->lock);
-    }
-    print_scale(out, &row, name_width);
-    fprintf(out, "%s\n",
-            width >= 84 ? "# busy  . waiting  (blank) not started, returned or untraced  "
-                          "> still in a span at the end"
-                        : "# busy  . waiting  > still in a span at the end");
-    if (atomic_load(&dropped) > 0)
-        fprintf(out, "(%llu spans dropped: buffers full or nested too deep)\n",
-                (unsigned long long)atomic_load(&dropped));
-out:
-    free(row.busy);
-    free(row.wait);
-    free(tracks);
-    pthread_mutex_unlock(&list_lock);
-}
+/* ------------------------------------------------------------ the end of a program */
 
 int trace_finish(const char *prog, const char *json_path, FILE *timeline)
 {

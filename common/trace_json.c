@@ -1,0 +1,129 @@
+/*
+ * trace_json.c - trace_write_json: the recorded spans as Chrome trace-event
+ * JSON, the format Perfetto and chrome://tracing open. trace.h says what is
+ * written; trace.c records the spans.
+ *
+ * Invariants it relies on:
+ *   - Everything is read through a view (trace_internal.h), which holds the
+ *     list lock from the first byte written to the last, so no buffer comes
+ *     or goes meanwhile; each buffer's own lock is held while its track is
+ *     written, so a track is one consistent snapshot of its thread.
+ *   - errno is cleared before the first write, so if a write fails, errno
+ *     holds its reason when the stream's error flag is checked at the end.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "common/trace.h"
+#include "common/trace_internal.h"
+
+/* Where the events go, and what every event repeats or is measured from. */
+typedef struct {
+    FILE   *out;
+    int     pid;
+    int64_t epoch; /* time zero: "ts" counts from here */
+} json_out_t;
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+/* Nanoseconds as microseconds with three decimals, never negative. */
+static void json_us(FILE *out, int64_t ns)
+{
+    if (ns < 0)
+        ns = 0;
+    fprintf(out, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
+}
+
+/* The head of the file, up to the event that names the process. */
+static void json_head(const json_out_t *j)
+{
+    fprintf(j->out, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"dropped_spans\":%llu},\n",
+            (unsigned long long)trace_dropped());
+    fprintf(j->out,
+            "\"traceEvents\":[\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,"
+            "\"tid\":0,\"args\":{\"name\":",
+            j->pid);
+    json_string(j->out, program_invocation_short_name);
+    fprintf(j->out, "}}");
+}
+
+static void json_span(const json_out_t *j, const span_t *s, int64_t end, bool open, size_t tid)
+{
+    fprintf(j->out, ",\n{\"name\":");
+    json_string(j->out, s->name);
+    fprintf(j->out,
+            ",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":", s->kind == TRACE_WAIT ? "wait" : "busy");
+    json_us(j->out, s->start - j->epoch);
+    fprintf(j->out, ",\"dur\":");
+    json_us(j->out, end - s->start);
+    fprintf(j->out, ",\"pid\":%d,\"tid\":%zu%s}", j->pid, tid,
+            open ? ",\"args\":{\"open\":true}" : "");
+}
+
+/* Track number tid: the metadata events that name it and fix its place,
+ * so Perfetto lists the tracks in our order, then its finished spans, then
+ * its open ones, ending at `now`. b's lock is held. */
+static void json_track(const json_out_t *j, const trace_buf_t *b, size_t tid, int64_t now)
+{
+    char fallback[32];
+    fprintf(j->out,
+            ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%zu,"
+            "\"args\":{\"name\":",
+            j->pid, tid);
+    json_string(j->out, trace_track_name(b, tid, fallback, sizeof fallback));
+    fprintf(j->out,
+            "}},\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":%d,\"tid\":%zu,"
+            "\"args\":{\"sort_index\":%zu}}",
+            j->pid, tid, tid);
+    for (size_t k = 0; k < b->count; k++)
+        json_span(j, &b->spans[k], b->spans[k].end, false, tid);
+    for (int k = 0; k < b->depth && k < TRACE_MAX_DEPTH; k++)
+        json_span(j, &b->open[k], now, true, tid);
+}
+
+int trace_write_json_to(FILE *out)
+{
+    trace_view_t view;
+    trace_view_open(&view);
+    json_out_t j = {.out = out, .pid = (int)getpid(), .epoch = view.epoch};
+
+    errno = 0;
+    json_head(&j);
+    for (size_t i = 0; i < view.count; i++) {
+        trace_buf_t *b = view.tracks[i].buf;
+        pthread_mutex_lock(&b->lock);
+        json_track(&j, b, i + 1, view.now);
+        pthread_mutex_unlock(&b->lock);
+    }
+    fprintf(out, "\n]}\n");
+    trace_view_close(&view);
+    if (fflush(out) != 0 || ferror(out))
+        return errno != 0 ? errno : EIO;
+    return 0;
+}
+
+int trace_write_json(const char *path)
+{
+    FILE *out = fopen(path, "w");
+    if (out == NULL)
+        return errno;
+    int err = trace_write_json_to(out);
+    if (fclose(out) != 0 && err == 0)
+        err = errno;
+    return err;
+}
