@@ -28,9 +28,13 @@
 
 enum { WATCHDOG_PERIOD_MS = 50 };
 
-static atomic_bool           watchdog_started;
-static atomic_int            detection = -1; /* -1: not decided yet */
-static volatile sig_atomic_t dump_requested;
+static atomic_bool watchdog_started;
+static atomic_int  detection = -1; /* -1: not decided yet */
+/* Set by the SIGQUIT handler, on whatever thread the signal lands, and
+ * taken by the watchdog on the timer thread: a lock-free atomic, which is
+ * both safe in a signal handler and race-free between threads (a volatile
+ * sig_atomic_t is only the first). */
+static atomic_int dump_requested;
 
 static bool detection_enabled(void)
 {
@@ -101,8 +105,7 @@ static void report_deadlock(void)
 static void watchdog_tick(void *unused)
 {
     (void)unused;
-    if (dump_requested) {
-        dump_requested = 0;
+    if (atomic_exchange(&dump_requested, 0)) {
         fprintf(stderr, "SIGQUIT: goroutine dump\n");
         runtime_dump(stderr);
         fflush(stderr);
@@ -115,7 +118,7 @@ static void watchdog_tick(void *unused)
 static void on_sigquit(int signo)
 {
     (void)signo;
-    dump_requested = 1; /* the watchdog prints it: printing here is not safe */
+    atomic_store(&dump_requested, 1); /* the watchdog prints it: printing here is not safe */
 }
 
 static void install_sigquit_handler(void)

@@ -20,6 +20,7 @@
 
 #include "common/chan.h"
 #include "common/go.h"
+#include "common/go_internal.h"
 #include "common/leak.h"
 #include "common/sema.h"
 #include "common/sync.h"
@@ -109,6 +110,26 @@ static void wait_for_timer(void *arg)
     chan_recv(never, NULL); /* now nothing can wake anyone */
 }
 
+/* The number of threads known to the core that wait in a channel receive. */
+static int receivers_waiting(void)
+{
+    int n = 0;
+    go_registry_lock();
+    for (goroutine_t *g = go_registry_first(); g; g = g->next)
+        n += atomic_load(&g->wait_reason) == WAIT_CHAN_RECV;
+    go_registry_unlock();
+    return n;
+}
+
+static void raise_sigquit_when_both_wait(void *dumped)
+{
+    while (receivers_waiting() < 2)
+        time_sleep(TIME_MILLISECOND);
+    raise(SIGQUIT);
+    time_sleep(TIME_SECOND);
+    chan_close(dumped);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "deadlock";
@@ -149,11 +170,15 @@ int main(int argc, char **argv)
         go_named("timer waiter", wait_for_timer, NULL);
         wait_forever();
     } else if (strcmp(mode, "sigquit") == 0) {
+        /* The dump must find main and "blocked" both waiting on a channel,
+         * however slowly the machine runs (valgrind): the raiser waits
+         * until it sees them so, then gives the watchdog (it prints the
+         * dump on its next tick, every 50 ms) a whole second. */
+        chan_t *dumped = chan_make(0, 0);
         go_named("blocked", receive_forever, NULL);
-        raise(SIGQUIT);
-        chan_t *later = time_after(300 * TIME_MILLISECOND);
-        chan_recv(later, NULL);
-        chan_release(later);
+        go_named("raiser", raise_sigquit_when_both_wait, dumped);
+        chan_recv(dumped, NULL);
+        chan_release(dumped);
         printf("still running after SIGQUIT\n");
         return 0;
     } else if (strcmp(mode, "threads") == 0) {
