@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -21,6 +22,7 @@
 #include "common/chan.h"
 #include "common/go_internal.h"
 #include "common/runtime.h"
+#include "common/sched.h"
 #include "common/timer.h"
 
 static pthread_mutex_t            registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -84,6 +86,11 @@ static void make_exit_key(void)
 
 goroutine_t *go_self(void)
 {
+    if (sched_enabled()) {
+        goroutine_t *g = sched_current();
+        if (g != NULL)
+            return g;
+    }
     if (self != NULL)
         return self;
     goroutine_t *g = calloc(1, sizeof *g);
@@ -102,6 +109,11 @@ goroutine_t *go_self(void)
 
 goroutine_t *go_self_if_known(void)
 {
+    if (sched_enabled()) {
+        goroutine_t *g = sched_current();
+        if (g != NULL)
+            return g;
+    }
     return self;
 }
 
@@ -122,6 +134,14 @@ static void *goroutine_main(void *p)
     registry_remove(g);
     goc_free(g);
     return NULL;
+}
+
+/* The M:N runtime's goroutines run this on their own stacks; the scheduler
+ * frees g after it returns. */
+static void goroutine_body(goroutine_t *g)
+{
+    g->fn(g->arg);
+    registry_remove(g);
 }
 
 static atomic_int_fast64_t spawn_countdown = -1; /* -1: never fail */
@@ -162,6 +182,16 @@ int go_named(const char *name, void (*fn)(void *arg), void *arg)
     g->arg = arg;
     set_name(g, name ? name : "goroutine");
 
+    if (sched_enabled()) {
+        registry_add(g, false); /* before it is queued: it may finish at once */
+        int rc = injected_spawn_failure() ? EAGAIN : sched_spawn(g, goroutine_body);
+        if (rc != 0) {
+            registry_remove(g);
+            goc_free(g);
+        }
+        return rc;
+    }
+
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -185,6 +215,26 @@ int go(void (*fn)(void *arg), void *arg)
 size_t go_count(void)
 {
     return atomic_load(&running);
+}
+
+void go_yield(void)
+{
+    if (sched_enabled() && sched_current() != NULL)
+        sched_gosched();
+    else
+        sched_yield(); /* POSIX: let another thread have this core */
+}
+
+void go_blocking_begin(void)
+{
+    if (sched_enabled())
+        sched_blocking_begin();
+}
+
+void go_blocking_end(void)
+{
+    if (sched_enabled())
+        sched_blocking_end();
 }
 
 /* ------------------------------------------------------ waiting */

@@ -34,6 +34,21 @@ size_t go_count(void);
 void go_fail_after(int64_t n);
 void go_fail_reset(void);
 
+/* runtime.Gosched: lets other goroutines run. Under the M:N runtime the
+ * caller goes to the back of the global run queue; with one thread per
+ * goroutine it is sched_yield(). Nothing is preempted in this core (as in
+ * Go before 1.14): a goroutine that loops without touching a channel, a
+ * timer or go_yield keeps its worker. */
+void go_yield(void);
+
+/* Bracket a call that may block in the kernel (read on a pipe, another
+ * library's lock): under the M:N runtime the goroutine's worker is handed
+ * to another thread for the duration, so the other goroutines keep
+ * running (Go's entersyscall/exitsyscall). Pairs nest. With one thread per
+ * goroutine, and on threads the runtime did not start, they do nothing. */
+void go_blocking_begin(void);
+void go_blocking_end(void);
+
 /* Writes one line per running goroutine ("goroutine 7 [worker 2]") to out.
  * Returns the number of lines written. */
 size_t go_dump(FILE *out);

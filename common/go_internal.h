@@ -16,7 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/coro.h"
 #include "common/park.h"
+#include "common/stack.h"
 
 typedef enum {
     WAIT_NONE = 0,
@@ -51,6 +53,13 @@ typedef struct goroutine {
     /* The watchdog's notes from its previous scan (watchdog only). */
     uint64_t seen_sleep_count;
     bool     seen_asleep;
+
+    /* M:N runtime only (sched.c): the goroutine's own context and stack,
+     * its link in the global run queue, and nested blocking calls. */
+    coro_t            coro;
+    gstack_t          stack;
+    struct goroutine *sched_next;
+    int               blocking_depth;
 } goroutine_t;
 
 /* This thread's record. A thread not started by go() is registered on its

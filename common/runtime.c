@@ -23,6 +23,7 @@
 
 #include "common/go_internal.h"
 #include "common/leak.h"
+#include "common/sched.h"
 #include "common/timer.h"
 #include "common/timer_internal.h"
 
@@ -77,7 +78,11 @@ static bool everyone_stayed_asleep(void)
     bool stayed = true;
     long threads = 0;
     go_registry_lock();
-    for (goroutine_t *g = go_registry_first(); g; g = g->next, threads++) {
+    for (goroutine_t *g = go_registry_first(); g; g = g->next) {
+        /* Under M:N a goroutine is not a thread; the workers are counted
+         * below instead. */
+        if (!(g->started_by_go && sched_enabled()))
+            threads++;
         uint64_t count;
         bool     asleep = is_asleep(g, &count);
         if (!asleep || !g->seen_asleep || count != g->seen_sleep_count)
@@ -89,8 +94,8 @@ static bool everyone_stayed_asleep(void)
     /* A thread the core has never met (a raw pthread, a test runner's own
      * thread, the sanitizer's) may be about to wake everyone: while the
      * process has more threads than the core knows, never conclude. */
-    long unknown = leak_thread_count() - timer_core_threads() - threads;
-    return stayed && threads > 0 && unknown <= 0;
+    long unknown = leak_thread_count() - timer_core_threads() - sched_threads() - threads;
+    return stayed && threads > 0 && unknown <= 0 && sched_all_parked();
 }
 
 static void report_deadlock(void)

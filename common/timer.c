@@ -29,6 +29,8 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/park.h"
+#include "common/sched.h"
 #include "common/timer_internal.h"
 
 #define NOT_IN_HEAP SIZE_MAX
@@ -80,6 +82,27 @@ static struct timespec to_timespec(int64_t ns)
     return ts;
 }
 
+static void wake_sleeper(void *parker)
+{
+    parker_unpark(parker);
+}
+
+/* A goroutine (M:N runtime) sleeps on the timer heap, switched out, so its
+ * worker runs others meanwhile. False if it could not (no memory for the
+ * entry): the caller then sleeps as a thread. */
+static bool sleep_as_goroutine(int64_t deadline)
+{
+    if (!sched_enabled() || sched_current() == NULL || sched_in_blocking_call())
+        return false;
+    parker_t       parker = {0};
+    timer_entry_t *entry = timer_entry_start(deadline, 0, wake_sleeper, &parker);
+    if (entry == NULL)
+        return false;
+    parker_park(&parker);
+    timer_entry_stop(entry);
+    return true;
+}
+
 void time_sleep(duration_t d)
 {
     if (d <= 0)
@@ -88,6 +111,8 @@ void time_sleep(duration_t d)
      * stretch it when we go back to sleep. */
     int64_t deadline = time_now();
     deadline = deadline > INT64_MAX - d ? INT64_MAX : deadline + d;
+    if (sleep_as_goroutine(deadline))
+        return;
     struct timespec ts = to_timespec(deadline);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
         ;
