@@ -138,9 +138,19 @@ static void *goroutine_main(void *p)
 
 /* The M:N runtime's goroutines run this on their own stacks; the scheduler
  * frees g after it returns. */
+static _Atomic(void (*)(goroutine_t *)) exit_hook;
+
+void go_set_exit_hook(void (*hook)(goroutine_t *g))
+{
+    atomic_store(&exit_hook, hook);
+}
+
 static void goroutine_body(goroutine_t *g)
 {
     g->fn(g->arg);
+    void (*hook)(goroutine_t *) = atomic_load(&exit_hook);
+    if (hook != NULL)
+        hook(g);
     registry_remove(g);
 }
 
@@ -217,6 +227,11 @@ size_t go_count(void)
     return atomic_load(&running);
 }
 
+const char *go_runtime(void)
+{
+    return sched_enabled() ? "mn" : "threads";
+}
+
 void go_yield(void)
 {
     if (sched_enabled() && sched_current() != NULL)
@@ -254,7 +269,7 @@ void go_wait_begin(wait_reason_t reason, uint64_t chan_id, size_t elem_size, siz
 
 void go_wait_end(void)
 {
-    goroutine_t *g = self;
+    goroutine_t *g = go_self_if_known();
     if (g != NULL && g->wait_depth > 0 && --g->wait_depth == 0)
         atomic_store_explicit(&g->wait_reason, WAIT_NONE, memory_order_release);
 }
@@ -274,7 +289,7 @@ void go_sleep_begin(parker_t *p)
 
 void go_sleep_end(void)
 {
-    goroutine_t *g = self;
+    goroutine_t *g = go_self_if_known();
     if (g == NULL)
         return;
     lock_acquire(&g->sleep_lock);

@@ -34,6 +34,11 @@ size_t go_count(void);
 void go_fail_after(int64_t n);
 void go_fail_reset(void);
 
+/* Which runtime this process runs: "mn" (goroutines multiplexed on
+ * GOC_MAXPROCS worker threads) or "threads" (one POSIX thread each), as
+ * chosen by GOC_RUNTIME when the process first used the core. */
+const char *go_runtime(void);
+
 /* runtime.Gosched: lets other goroutines run. Under the M:N runtime the
  * caller goes to the back of the global run queue; with one thread per
  * goroutine it is sched_yield(). Nothing is preempted in this core (as in

@@ -60,7 +60,13 @@ typedef struct goroutine {
     gstack_t          stack;
     struct goroutine *sched_next;
     int               blocking_depth;
+    void             *trace_buf; /* M:N: its trace buffer (trace.c), or NULL */
 } goroutine_t;
+
+/* Registers the function go.c calls with each goroutine that returns, just
+ * before it leaves the registry (the trace closes its buffer there). One
+ * hook; registering it again is harmless. */
+void go_set_exit_hook(void (*hook)(goroutine_t *g));
 
 /* This thread's record. A thread not started by go() is registered on its
  * first call (that is what "the core knows the main thread" means); NULL

@@ -8,7 +8,8 @@
  *   - Every buffer is on the list `buffers`, in creation order, under
  *     list_lock. A thread finds its own through the thread-local `self`,
  *     which it clears when it exits (the pthread key's destructor, which
- *     also sets `exited`).
+ *     also sets `exited`). Under the M:N runtime a goroutine keeps its own
+ *     in its record (it may run on any worker), closed when it returns.
  *   - A buffer's fields are read and written only under its own lock, and
  *     locks are taken in the order list_lock, then a buffer's. The readers
  *     (a view, stats, reset) hold list_lock throughout, so no buffer
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/go_internal.h"
+#include "common/sched.h"
 #include "common/timer.h"
 #include "common/trace_internal.h"
 
@@ -115,11 +117,22 @@ static uint64_t track_order(void)
     return gettid() == getpid() ? 1 : atomic_fetch_add(&strangers, 1);
 }
 
-/* The calling thread's buffer, made and registered on first use; NULL if
- * out of memory. */
+/* Under the M:N runtime a goroutine keeps its buffer in its record, since
+ * it may run on any worker; go.c calls this when one returns. */
+static void goroutine_exited(goroutine_t *g)
+{
+    if (g->trace_buf != NULL)
+        thread_exited(g->trace_buf);
+}
+
+/* The calling goroutine's (M:N) or thread's buffer, made and registered on
+ * first use; NULL if out of memory. */
 static trace_buf_t *self_buffer(void)
 {
-    if (self != NULL)
+    goroutine_t *g = sched_enabled() ? sched_current() : NULL;
+    if (g != NULL && g->trace_buf != NULL)
+        return g->trace_buf;
+    if (g == NULL && self != NULL)
         return self;
     pthread_once(&key_once, make_exit_key);
     trace_buf_t *b = calloc(1, sizeof *b);
@@ -132,6 +145,11 @@ static trace_buf_t *self_buffer(void)
     *buffers_tail = b;
     buffers_tail = &b->next;
     pthread_mutex_unlock(&list_lock);
+    if (g != NULL) {
+        go_set_exit_hook(goroutine_exited);
+        g->trace_buf = b;
+        return b;
+    }
     if (exit_key_made)
         pthread_setspecific(exit_key, b);
     self = b;
@@ -173,9 +191,16 @@ void trace_begin_(trace_kind_t kind, const char *fmt, ...)
     pthread_mutex_unlock(&b->lock);
 }
 
+/* The caller's buffer if it has one (never makes one). */
+static trace_buf_t *known_buffer(void)
+{
+    goroutine_t *g = sched_enabled() ? sched_current() : NULL;
+    return g != NULL ? g->trace_buf : self;
+}
+
 void trace_end_(void)
 {
-    trace_buf_t *b = self;
+    trace_buf_t *b = known_buffer();
     if (b == NULL)
         return;
     int64_t now = time_now();

@@ -432,7 +432,7 @@ static void unit_worker(void *arg)
         long peak = atomic_load(&st->peak);
         while (now > peak && !atomic_compare_exchange_weak(&st->peak, &peak, now))
             ;
-        sched_yield();
+        go_yield(); /* let the others try while we hold it */
         atomic_fetch_sub(&st->in_use, 1);
         sema_release(st->s, 1);
     }
