@@ -109,10 +109,21 @@ static struct {
     atomic_int     nthreads;   /* Ms started */
     atomic_int     nblocking;  /* Gs inside sched_blocking_begin/end */
     atomic_int     thread_fail_countdown; /* -1: never fail */
+    atomic_int     barrier;   /* see full_barrier */
     struct sigaction previous_segv, previous_bus;
 } sched = {.once = PTHREAD_ONCE_INIT, .thread_fail_countdown = -1};
 
 static _Thread_local m_t *self_m;
+
+/* A full memory barrier between "publish, then look" on both sides of the
+ * no-lost-wake-up rule (see the top). A read-modify-write of one shared
+ * word rather than atomic_thread_fence: every such RMW is ordered with
+ * every other, which is all the rule needs, and ThreadSanitizer (which
+ * does not model fences) can see it. */
+static void full_barrier(void)
+{
+    atomic_fetch_add_explicit(&sched.barrier, 0, memory_order_seq_cst);
+}
 
 /* A thread-local read that a compiler may not hoist across a switch: a G
  * that parked on one thread may resume on another. */
@@ -459,7 +470,7 @@ static int m_hand_p(p_t *p, bool spinning)
  * work, start one looking. */
 static void wake_p(void)
 {
-    atomic_thread_fence(memory_order_seq_cst); /* the work is published before we look */
+    full_barrier(); /* the work is published before we look */
     if (atomic_load(&sched.npidle) == 0)
         return;
     int none = 0;
@@ -577,7 +588,7 @@ static goroutine_t *find_runnable(m_t *m)
             m->spinning = false;
             atomic_fetch_sub(&sched.nspinning, 1);
         }
-        atomic_thread_fence(memory_order_seq_cst);
+        full_barrier();
         if (work_anywhere()) {
             lock_acquire(&sched.lock);
             m->p = pidle_get();
@@ -636,6 +647,16 @@ static void schedule_loop(m_t *m)
     }
 }
 
+/* errno lives in thread-local storage, and a C compiler may compute its
+ * address once per function (glibc declares __errno_location const). A G
+ * that resumes on another thread must write the errno of that thread, so
+ * the write goes through a call the compiler cannot merge with the read
+ * made before the switch. */
+__attribute__((noinline)) static void set_errno(int value)
+{
+    errno = value;
+}
+
 /* On g's stack: back to its M's loop, asking for `after`. Returns when g
  * runs again, maybe on another M. errno is g's own across the switch. */
 static void switch_to_loop(goroutine_t *g, after_t after, parker_t *p)
@@ -645,17 +666,20 @@ static void switch_to_loop(goroutine_t *g, after_t after, parker_t *p)
     m->after = after;
     m->after_parker = p;
     coro_switch(&g->coro, &m->g0);
-    errno = saved_errno;
+    set_errno(saved_errno);
 }
 
+/* What every G runs (go.c's body: the goroutine's function, then leaving
+ * the registry); set by every spawn, always to the same function. */
+static _Atomic(void (*)(goroutine_t *)) g_body;
+
 /* Where every G starts, on its own stack. */
-static void (*g_body)(goroutine_t *g);
 
 static void g_entry(void *arg)
 {
     goroutine_t *g = arg;
     coro_started(&g->coro);
-    g_body(g);
+    atomic_load_explicit(&g_body, memory_order_relaxed)(g);
     m_t *m = current_m();
     m->after = AFTER_EXIT;
     coro_switch_final(&g->coro, &m->g0);
@@ -845,7 +869,7 @@ static void *m_main(void *arg)
 int sched_spawn(goroutine_t *g, void (*body)(goroutine_t *g))
 {
     ensure_setup();
-    g_body = body;
+    atomic_store_explicit(&g_body, body, memory_order_relaxed);
     if (gstack_alloc(&g->stack) != 0)
         return ENOMEM;
     if (coro_init(&g->coro, g->stack.lo, g->stack.size, g_entry, g) != 0) {
