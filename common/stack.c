@@ -38,7 +38,30 @@
 #endif
 #ifdef STACK_ASAN
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+void __lsan_register_root_region(const void *p, size_t size);
+void __lsan_unregister_root_region(const void *p, size_t size);
 #endif
+
+/* LeakSanitizer scans thread stacks for pointers, but not memory it does
+ * not know: a stack in use is a root region, so what a parked goroutine
+ * points to is not reported as leaked (as with one thread per goroutine). */
+static void leak_roots_add(gstack_t *s)
+{
+#ifdef STACK_ASAN
+    __lsan_register_root_region(s->lo, s->size);
+#else
+    (void)s;
+#endif
+}
+
+static void leak_roots_remove(gstack_t *s)
+{
+#ifdef STACK_ASAN
+    __lsan_unregister_root_region(s->lo, s->size);
+#else
+    (void)s;
+#endif
+}
 
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
@@ -142,15 +165,21 @@ int gstack_alloc(gstack_t *s)
         cached--;
     }
     pthread_mutex_unlock(&cache_lock);
-    if (reuse == NULL)
-        return map_new(s);
+    if (reuse == NULL) {
+        int rc = map_new(s);
+        if (rc == 0)
+            leak_roots_add(s);
+        return rc;
+    }
     *s = *reuse; /* the cache entry was stored at the stack's top */
     s->next = NULL;
+    leak_roots_add(s);
     return 0;
 }
 
 void gstack_free(gstack_t *s)
 {
+    leak_roots_remove(s);
 #ifdef STACK_ASAN
     /* A goroutine that ended left its deepest frames' red zones poisoned:
      * the next goroutine on this stack starts with a clean one. */
