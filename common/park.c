@@ -1,5 +1,6 @@
 /*
- * park.c - spin, then yield, then sleep on a futex.
+ * park.c - spin, then yield, then sleep on a futex (os_futex_wait: the
+ * system call on Linux, an emulation elsewhere; see os.h).
  *
  * State machine of parker_t.state:
  *   EMPTY    --unpark--> NOTIFIED --park--> EMPTY       (token taken at once)
@@ -13,21 +14,12 @@
  */
 #include "common/park.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <sched.h>
 #include <stdbool.h>
-#include <unistd.h>
 
 #include "common/go.h"
 #include "common/go_internal.h"
-
-#ifdef __linux__
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#else
-#include <pthread.h>
-#endif
+#include "common/os.h"
 
 enum { PARK_SLEEPING = -1, PARK_EMPTY = 0, PARK_NOTIFIED = 1 };
 
@@ -58,8 +50,7 @@ static bool spinning_helps(void)
     static atomic_int cores; /* 0: not yet known */
     int               n = atomic_load_explicit(&cores, memory_order_relaxed);
     if (n == 0) {
-        long online = sysconf(_SC_NPROCESSORS_ONLN);
-        n = online > 0 ? (int)online : 1;
+        n = os_cpu_count();
         atomic_store_explicit(&cores, n, memory_order_relaxed);
     }
     long awake =
@@ -82,40 +73,6 @@ bool spin_until(bool (*ready)(void *arg), void *arg)
     return ready(arg);
 }
 
-/* Sleeps while *word == value (or returns at once if it is not). Spurious
- * returns are allowed: every caller re-checks its state. */
-#ifdef __linux__
-static void futex_wait(atomic_int *word, int value)
-{
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
-}
-
-static void futex_wake_one(atomic_int *word)
-{
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-#else
-/* Portable fallback: one process-wide mutex and condition variable. */
-static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t  fallback_cond = PTHREAD_COND_INITIALIZER;
-
-static void futex_wait(atomic_int *word, int value)
-{
-    pthread_mutex_lock(&fallback_lock);
-    if (atomic_load(word) == value)
-        pthread_cond_wait(&fallback_cond, &fallback_lock);
-    pthread_mutex_unlock(&fallback_lock);
-}
-
-static void futex_wake_one(atomic_int *word)
-{
-    (void)word;
-    pthread_mutex_lock(&fallback_lock);
-    pthread_cond_broadcast(&fallback_cond);
-    pthread_mutex_unlock(&fallback_lock);
-}
-#endif
-
 void parker_park(parker_t *p)
 {
     if (spinning_helps()) {
@@ -137,7 +94,7 @@ void parker_park(parker_t *p)
     go_sleep_begin(p); /* the watchdog may now count us as asleep */
     atomic_fetch_add_explicit(&asleep_in_kernel, 1, memory_order_relaxed);
     do
-        futex_wait(&p->state, PARK_SLEEPING);
+        os_futex_wait(&p->state, PARK_SLEEPING);
     while (!take_token(p));
     atomic_fetch_sub_explicit(&asleep_in_kernel, 1, memory_order_relaxed);
     go_sleep_end();
@@ -151,7 +108,7 @@ bool parker_is_sleeping(parker_t *p)
 void parker_unpark(parker_t *p)
 {
     if (atomic_exchange_explicit(&p->state, PARK_NOTIFIED, memory_order_release) == PARK_SLEEPING)
-        futex_wake_one(&p->state);
+        os_futex_wake(&p->state, 1);
 }
 
 void lock_acquire_slow(lock_t *l)
@@ -168,10 +125,10 @@ void lock_acquire_slow(lock_t *l)
     }
     /* Announce a sleeper (2); if the lock was free meanwhile we now hold it. */
     while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
-        futex_wait(&l->state, 2);
+        os_futex_wait(&l->state, 2);
 }
 
 void lock_release_slow(lock_t *l)
 {
-    futex_wake_one(&l->state);
+    os_futex_wake(&l->state, 1);
 }
