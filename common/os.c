@@ -40,9 +40,17 @@
 #include <unistd.h>
 
 #if OS_LINUX
-#include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
+/* The futex operations, from the kernel's ABI (linux/futex.h), which never
+ * changes. Spelled out because the kernel's headers are not always there:
+ * musl-gcc does not see them, nor does Alpine without linux-headers. */
+enum {
+    OS_FUTEX_WAIT_PRIVATE = 0 | 128,        /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG */
+    OS_FUTEX_WAKE_PRIVATE = 1 | 128,        /* FUTEX_WAKE | FUTEX_PRIVATE_FLAG */
+    OS_FUTEX_WAIT_BITSET_PRIVATE = 9 | 128, /* FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG */
+};
+#define OS_FUTEX_BITSET_MATCH_ANY 0xffffffffu
 #elif OS_APPLE
 #include <mach/mach.h>
 #endif
@@ -138,17 +146,28 @@ int os_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex, int64_t dea
 
 #if !OS_LINUX && !OS_APPLE
 /* Portable: ids are handed out in order of first use, and the initial
- * thread is the one that ran the constructors (before main). */
+ * thread is the one that runs the constructors (before main). */
 static atomic_uint_fast64_t   next_thread_id = 1;
 static _Thread_local uint64_t my_thread_id;
 static _Thread_local char     my_thread_name[16];
 static pthread_t              initial_thread;
-
-__attribute__((constructor)) static void remember_initial_thread(void)
-{
-    initial_thread = pthread_self();
-}
 #endif
+
+/* Threads the process had besides the initial one before main() ran: not
+ * the program's but its host's, such as qemu-user's RCU thread when the
+ * aarch64 build runs emulated. os_thread_count() leaves them out, so the
+ * program's threads are counted alike everywhere. */
+static long threads_before_main;
+static long count_threads(void);
+
+__attribute__((constructor)) static void remember_the_start(void)
+{
+#if !OS_LINUX && !OS_APPLE
+    initial_thread = pthread_self();
+#endif
+    long n = count_threads();
+    threads_before_main = n > 1 ? n - 1 : 0;
+}
 
 uint64_t os_thread_id(void)
 {
@@ -215,6 +234,15 @@ long os_thread_count(void)
 {
     if (atomic_load(&thread_count_unknown))
         return -1;
+    long n = count_threads();
+    if (n < 0)
+        return -1;
+    return n - threads_before_main > 1 ? n - threads_before_main : 1;
+}
+
+/* Every thread of the process, or -1. */
+static long count_threads(void)
+{
 #if OS_APPLE
     thread_act_array_t     threads;
     mach_msg_type_number_t count;
@@ -288,22 +316,22 @@ bool os_catch_signal(int signo, void (*handler)(int signo))
  * ETIMEDOUT; all but the last are the spurious returns os.h allows. */
 void os_futex_wait(atomic_int *word, int expected)
 {
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+    syscall(SYS_futex, word, OS_FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
 }
 
 bool os_futex_wait_until(atomic_int *word, int expected, int64_t deadline_ns)
 {
     /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
     struct timespec ts = timespec_of(deadline_ns);
-    long            rc = syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, expected, &ts, NULL,
-                                 FUTEX_BITSET_MATCH_ANY);
+    long            rc = syscall(SYS_futex, word, OS_FUTEX_WAIT_BITSET_PRIVATE, expected, &ts, NULL,
+                                 OS_FUTEX_BITSET_MATCH_ANY);
     return !(rc == -1 && errno == ETIMEDOUT);
 }
 
 void os_futex_wake(atomic_int *word, int count)
 {
     if (count > 0)
-        syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+        syscall(SYS_futex, word, OS_FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
 }
 
 #else
