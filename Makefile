@@ -1,6 +1,8 @@
 # Go's concurrency patterns in C - top-level build.
 #
-#   make            build the core, every lesson, the tests and the benchmark
+#   make            build the core, every lesson and the benchmark (needs only a
+#                   C compiler and make; the test binaries need Criterion and
+#                   are built by the test targets)
 #   make test       run every test: optimised, ASan+UBSan (leaks fatal), TSan,
 #                   and the lesson programs under valgrind
 #   make help       list every target
@@ -13,7 +15,12 @@ CC      := gcc
 endif
 CFLAGS  ?=
 WARN    := -Wall -Wextra -Werror
-BASE    := -std=c11 -D_GNU_SOURCE -pthread -I. $(WARN)
+BASE    := -std=c11 -pthread -I. $(WARN)
+# The core (common/) is built with no -D at all, as DESIGN.md promises: each
+# file asks for the feature-test macros it needs, and common/os.c alone knows
+# the platform. Tests, lessons and tools still get glibc's full set (tests
+# read Linux's /proc and call gettid); pattern-specific: empty for common/.
+GNU_DEFS := -D_GNU_SOURCE
 LDLIBS  := -pthread
 
 CRITERION_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
@@ -21,10 +28,17 @@ CRITERION_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcrit
 # The three configurations: where they build and how they compile.
 release_DIR    := build
 release_CFLAGS := -O2 -g
+# `make` and `make run` need no Criterion: release-tests builds the tests.
+release_PROGRAMS_ONLY := 1
 asan_DIR       := build/asan
 asan_CFLAGS    := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 tsan_DIR       := build/tsan
 tsan_CFLAGS    := -O1 -g -fsanitize=thread -Itests/tsan
+# Criterion cannot run under TSan: its tests use the in-process runner.
+tsan_SHIM      := 1
+# A configuration may name its own compiler and archiver (NAME_CC, NAME_AR:
+# clang or a cross compiler in mk/platforms.mk); otherwise $(CC) and ar.
+cc_of = $(or $($(1)_CC),$(CC))
 
 CORE_SRC    := $(sort $(wildcard common/*.c))
 LESSONS     := $(patsubst %/main.c,%,$(sort $(wildcard [0-9][0-9]-*/main.c)))
@@ -46,26 +60,33 @@ define CONFIG_RULES
 $(1)_LIB     := $$($(1)_DIR)/lib/libgoc.a
 $(1)_PROGS   := $$(addprefix $$($(1)_DIR)/,$$(LESSONS))
 $(1)_TESTS   := $$(patsubst tests/%.c,$$($(1)_DIR)/tests/%,$$(TEST_SRC))
+$(1)_CCX     := $$(call cc_of,$(1))
+$(1)_ARX     := $$(or $$($(1)_AR),ar)
 $(1)_BENCH   := $$(if $$(BENCH_SRC),$$($(1)_DIR)/bench)
 
+$$($(1)_DIR)/obj/common/%.o: GNU_DEFS :=
 $$($(1)_DIR)/obj/%.o: %.c
 	@mkdir -p $$(@D)
-	$$(CC) $$(BASE) $$($(1)_CFLAGS) $$(CFLAGS) -DGOC_BUILD_DIR='"$$($(1)_DIR)"' -MMD -MP -c $$< -o $$@
+	$$($(1)_CCX) $$(BASE) $$(GNU_DEFS) $$($(1)_CFLAGS) $$(CFLAGS) -DGOC_BUILD_DIR='"$$($(1)_DIR)"' -MMD -MP -c $$< -o $$@
 
 $$($(1)_LIB): $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$$(CORE_SRC))
 	@mkdir -p $$(@D)
-	rm -f $$@ && ar rcs $$@ $$^
+	rm -f $$@ && $$($(1)_ARX) rcs $$@ $$^
 
 $$($(1)_DIR)/bench: $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$$(BENCH_SRC)) $$($(1)_LIB)
-	$$(CC) $$($(1)_CFLAGS) $$^ -o $$@ $$(LDLIBS)
+	$$($(1)_CCX) $$($(1)_CFLAGS) $$^ -o $$@ $$(LDLIBS)
 
 # Helper programs that tests run (tests/programs/*.c, each with a main).
 $(1)_TEST_PROGS := $$(patsubst tests/programs/%.c,$$($(1)_DIR)/tests/programs/%,$$(TEST_PROG_SRC))
 $$($(1)_DIR)/tests/programs/%: $$($(1)_DIR)/obj/tests/programs/%.o $$($(1)_LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$($(1)_CFLAGS) $$^ -o $$@ $$(LDLIBS)
+	$$($(1)_CCX) $$($(1)_CFLAGS) $$^ -o $$@ $$(LDLIBS)
 
-$(1): $$($(1)_LIB) $$($(1)_PROGS) $$($(1)_TESTS) $$($(1)_BENCH) $$($(1)_TEST_PROGS)
+# NAME builds what runs without Criterion; NAME-tests adds the test binaries
+# (and what they start). In the sanitizer builds NAME includes the tests.
+$(1)-tests: $$($(1)_TESTS) $$($(1)_TEST_PROGS) $$($(1)_PROGS) $$($(1)_BENCH)
+$(1): $$($(1)_LIB) $$($(1)_PROGS) $$($(1)_BENCH) \
+	$$(if $$($(1)_PROGRAMS_ONLY),,$$($(1)_TESTS) $$($(1)_TEST_PROGS))
 
 -include $$(shell find $$($(1)_DIR)/obj -name '*.d' 2>/dev/null)
 endef
@@ -73,25 +94,25 @@ endef
 # One program per lesson: its main.c and module, linked with the core.
 define PROGRAM_RULE
 $$($(1)_DIR)/$(2): $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$$(wildcard $(2)/*.c)) $$($(1)_LIB)
-	$$(CC) $$($(1)_CFLAGS) $$^ -o $$@ $$(LDLIBS)
+	$$($(1)_CCX) $$($(1)_CFLAGS) $$^ -o $$@ $$(LDLIBS)
 endef
 
 # One test binary per tests/test_*.c: the test, the support helpers, the
-# module of the lesson it tests, the core, and Criterion (or, for TSan, the
-# small in-process runner in tests/tsan/, since Criterion cannot run there).
+# module of the lesson it tests, the core, and Criterion (or, in a NAME_SHIM
+# configuration such as TSan, the small in-process runner in tests/tsan/).
 define TEST_RULE
 $$($(1)_DIR)/tests/$(notdir $(basename $(2))): $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$(2) $$(SUPPORT_SRC) \
 		$$(call module_src,$$(call lesson_of,$$(call test_chapter,$(2)))) \
-		$$(if $$(filter tsan,$(1)),tests/tsan/runner.c)) $$($(1)_LIB)
+		$$(if $$($(1)_SHIM),tests/tsan/runner.c)) $$($(1)_LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$($(1)_CFLAGS) $$^ -o $$@ $$(if $$(filter tsan,$(1)),,$$(CRITERION_LIBS)) $$(LDLIBS)
+	$$($(1)_CCX) $$($(1)_CFLAGS) $$^ -o $$@ $$(if $$($(1)_SHIM),,$$(CRITERION_LIBS)) $$(LDLIBS)
 endef
 
 $(foreach c,release asan tsan,$(eval $(call CONFIG_RULES,$(c))))
 $(foreach c,release asan tsan,$(foreach l,$(LESSONS),$(eval $(call PROGRAM_RULE,$(c),$(l)))))
 $(foreach c,release asan tsan,$(foreach t,$(TEST_SRC),$(eval $(call TEST_RULE,$(c),$(t)))))
 
-.PHONY: all release asan tsan test test-release test-asan test-tsan test-valgrind \
+.PHONY: all release release-tests asan asan-tests tsan tsan-tests test test-release test-asan test-tsan test-valgrind \
 	check-valgrind test-common run bench bench-go clean format help deps \
 	$(foreach l,$(LESSONS),run-$(firstword $(subst -, ,$(l))) test-$(firstword $(subst -, ,$(l))))
 
@@ -107,11 +128,11 @@ deps:
 RUN_TESTS = scripts/run-tests.sh
 
 test: deps
-	@$(MAKE) --no-print-directory release asan tsan
+	@$(MAKE) --no-print-directory release release-tests asan tsan
 	@$(MAKE) --no-print-directory -j1 test-release test-asan test-tsan test-valgrind
 	@echo "make test: all configurations passed"
 
-test-release: release
+test-release: release-tests
 	@$(RUN_TESTS) release $(release_TESTS)
 test-asan: asan release
 	@$(RUN_TESTS) asan $(asan_TESTS)
@@ -119,19 +140,19 @@ test-tsan: tsan release
 	@$(RUN_TESTS) tsan $(tsan_TESTS)
 test-valgrind: release
 	@$(RUN_TESTS) valgrind-programs $(release_PROGS)
-check-valgrind: release
+check-valgrind: release-tests
 	@$(RUN_TESTS) valgrind $(release_TESTS)
 	@$(MAKE) --no-print-directory stress-valgrind
 
 test-common: deps
-	@$(MAKE) --no-print-directory release asan tsan
+	@$(MAKE) --no-print-directory release release-tests asan tsan
 	@$(RUN_TESTS) release $(filter build/tests/test_common_%,$(release_TESTS))
 	@$(RUN_TESTS) asan $(filter build/asan/tests/test_common_%,$(asan_TESTS))
 	@$(RUN_TESTS) tsan $(filter build/tsan/tests/test_common_%,$(tsan_TESTS))
 
 define CHAPTER_RULES
 test-$(1): deps
-	@$$(MAKE) --no-print-directory release asan tsan
+	@$$(MAKE) --no-print-directory release release-tests asan tsan
 	@$$(RUN_TESTS) release $$(filter build/tests/test_$(1)_%,$$(release_TESTS))
 	@$$(RUN_TESTS) asan $$(filter build/asan/tests/test_$(1)_%,$$(asan_TESTS))
 	@$$(RUN_TESTS) tsan $$(filter build/tsan/tests/test_$(1)_%,$$(tsan_TESTS))
@@ -162,7 +183,7 @@ clean:
 	rm -rf build
 
 help:
-	@echo "make                 build everything (optimised) into build/"
+	@echo "make                 build the core, the lessons and the benchmark (optimised) into build/"
 	@echo "make test            every test in every configuration (installs Criterion if missing)"
 	@echo "make test-common     the core's tests only"
 	@$(foreach l,$(LESSONS),echo "make test-$(firstword $(subst -, ,$(l)))              tests of $(l)";)

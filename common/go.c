@@ -15,12 +15,11 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/chan.h"
 #include "common/go_internal.h"
+#include "common/os.h"
 #include "common/runtime.h"
 #include "common/sched.h"
 #include "common/timer.h"
@@ -96,7 +95,7 @@ goroutine_t *go_self(void)
     goroutine_t *g = calloc(1, sizeof *g);
     if (g == NULL)
         return NULL;
-    bool is_main = syscall(SYS_gettid) == getpid();
+    bool is_main = os_is_main_thread();
     set_name(g, is_main ? "main" : "thread");
     pthread_once(&exit_key_once, make_exit_key);
     if (!is_main) /* the main thread's record lives as long as the process */
@@ -122,10 +121,7 @@ goroutine_t *go_self_if_known(void)
 static void *goroutine_main(void *p)
 {
     goroutine_t *g = p;
-    char         thread_name[16]; /* the kernel keeps 15 bytes */
-    strncpy(thread_name, g->name, sizeof thread_name - 1);
-    thread_name[sizeof thread_name - 1] = '\0';
-    pthread_setname_np(pthread_self(), thread_name);
+    os_thread_set_name(g->name);
     self = g;
 
     g->fn(g->arg);

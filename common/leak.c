@@ -3,28 +3,19 @@
  */
 #include "common/leak.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 
 #include "common/alloc.h"
 #include "common/go.h"
+#include "common/os.h"
 #include "common/sched.h"
 #include "common/timer.h"
 #include "common/timer_internal.h"
 
 long leak_thread_count(void)
 {
-    DIR *dir = opendir("/proc/self/task");
-    if (dir == NULL)
-        return -1;
-    long           count = 0;
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL)
-        if (entry->d_name[0] != '.')
-            count++;
-    closedir(dir);
-    return count;
+    return os_thread_count();
 }
 
 leak_snapshot_t leak_snapshot(void)

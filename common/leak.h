@@ -18,7 +18,7 @@ typedef struct {
     size_t  goroutines;  /* go_count() */
     int64_t allocations; /* alloc_live() */
     size_t  timers;      /* time_pending_timers() */
-    long    threads;     /* OS threads in /proc/self/task (-1 if unknown) */
+    long    threads;     /* os_thread_count(): OS threads (-1 if unknown) */
 } leak_snapshot_t;
 
 /* The current counts. */
@@ -31,7 +31,8 @@ leak_snapshot_t leak_snapshot(void);
  * check_threads is non-zero (the timer thread, once started, stays). */
 int leak_check(const leak_snapshot_t *base, int check_threads, FILE *report);
 
-/* Number of threads of this process, from /proc/self/task; -1 if unknown. */
+/* Number of threads of this process (os_thread_count); -1 if the platform
+ * cannot tell. */
 long leak_thread_count(void);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * park.c - spin, then yield, then sleep on a futex.
+ * park.c - spin, then yield, then sleep on a futex (os_futex_wait: the
+ * system call on Linux, an emulation elsewhere; see os.h).
  *
  * State machine of parker_t.state:
  *   EMPTY    --unpark--> NOTIFIED --park--> EMPTY       (token taken at once)
@@ -17,22 +18,13 @@
  */
 #include "common/park.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <sched.h>
 #include <stdbool.h>
-#include <unistd.h>
 
 #include "common/go.h"
 #include "common/go_internal.h"
+#include "common/os.h"
 #include "common/sched.h"
-
-#ifdef __linux__
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#else
-#include <pthread.h>
-#endif
 
 
 /* Tuned with `make bench` (unbuf_pingpong, pool16): long enough to catch a
@@ -66,8 +58,7 @@ static bool spinning_helps(void)
     static atomic_int cores; /* 0: not yet known */
     int               n = atomic_load_explicit(&cores, memory_order_relaxed);
     if (n == 0) {
-        long online = sysconf(_SC_NPROCESSORS_ONLN);
-        n = online > 0 ? (int)online : 1;
+        n = os_cpu_count();
         atomic_store_explicit(&cores, n, memory_order_relaxed);
     }
     long awake =
@@ -89,40 +80,6 @@ bool spin_until(bool (*ready)(void *arg), void *arg)
     }
     return ready(arg);
 }
-
-/* Sleeps while *word == value (or returns at once if it is not). Spurious
- * returns are allowed: every caller re-checks its state. */
-#ifdef __linux__
-static void futex_wait(atomic_int *word, int value)
-{
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
-}
-
-static void futex_wake_one(atomic_int *word)
-{
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-#else
-/* Portable fallback: one process-wide mutex and condition variable. */
-static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t  fallback_cond = PTHREAD_COND_INITIALIZER;
-
-static void futex_wait(atomic_int *word, int value)
-{
-    pthread_mutex_lock(&fallback_lock);
-    if (atomic_load(word) == value)
-        pthread_cond_wait(&fallback_cond, &fallback_lock);
-    pthread_mutex_unlock(&fallback_lock);
-}
-
-static void futex_wake_one(atomic_int *word)
-{
-    (void)word;
-    pthread_mutex_lock(&fallback_lock);
-    pthread_cond_broadcast(&fallback_cond);
-    pthread_mutex_unlock(&fallback_lock);
-}
-#endif
 
 /* A goroutine parks by switching out (the scheduler sets PARKED_G once it
  * is off its stack); it is resumed with the token waiting for it. */
@@ -160,7 +117,7 @@ void parker_park(parker_t *p)
     go_sleep_begin(p); /* the watchdog may now count us as asleep */
     atomic_fetch_add_explicit(&asleep_in_kernel, 1, memory_order_relaxed);
     do
-        futex_wait(&p->state, PARK_SLEEPING);
+        os_futex_wait(&p->state, PARK_SLEEPING);
     while (!take_token(p));
     atomic_fetch_sub_explicit(&asleep_in_kernel, 1, memory_order_relaxed);
     go_sleep_end();
@@ -175,7 +132,7 @@ void parker_unpark(parker_t *p)
 {
     int was = atomic_exchange_explicit(&p->state, PARK_NOTIFIED, memory_order_acq_rel);
     if (was == PARK_SLEEPING)
-        futex_wake_one(&p->state);
+        os_futex_wake(&p->state, 1);
     else if (was == PARK_PARKED_G) /* switched out: p lives on until we ready it */
         sched_ready(atomic_load_explicit(&p->g, memory_order_relaxed));
 }
@@ -194,10 +151,10 @@ void lock_acquire_slow(lock_t *l)
     }
     /* Announce a sleeper (2); if the lock was free meanwhile we now hold it. */
     while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
-        futex_wait(&l->state, 2);
+        os_futex_wait(&l->state, 2);
 }
 
 void lock_release_slow(lock_t *l)
 {
-    futex_wake_one(&l->state);
+    os_futex_wake(&l->state, 1);
 }

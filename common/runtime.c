@@ -11,7 +11,8 @@
  * firing: then no thread ran between the scans, and none ever will.
  *
  * Only threads the core knows can be judged, so while the process has any
- * other thread (counted in /proc/self/task) the watchdog never concludes.
+ * other thread (os_thread_count), or while the platform cannot count its
+ * threads at all, the watchdog never concludes.
  */
 #include "common/runtime.h"
 
@@ -23,6 +24,7 @@
 
 #include "common/go_internal.h"
 #include "common/leak.h"
+#include "common/os.h"
 #include "common/sched.h"
 #include "common/timer.h"
 #include "common/timer_internal.h"
@@ -100,7 +102,10 @@ static bool everyone_stayed_asleep(void)
     /* A thread the core has never met (a raw pthread, a test runner's own
      * thread, the sanitizer's) may be about to wake everyone: while the
      * process has more threads than the core knows, never conclude. */
-    long unknown = leak_thread_count() - timer_core_threads() - sched_threads() - threads;
+    long os_threads = leak_thread_count();
+    if (os_threads < 0)
+        return false; /* the platform cannot count threads: never guess */
+    long unknown = os_threads - timer_core_threads() - sched_threads() - threads;
     return stayed && threads > 0 && unknown <= 0;
 }
 
@@ -132,25 +137,12 @@ static void on_sigquit(int signo)
     atomic_store(&dump_requested, 1); /* the watchdog prints it: printing here is not safe */
 }
 
-static void install_sigquit_handler(void)
-{
-    struct sigaction current;
-    if (sigaction(SIGQUIT, NULL, &current) != 0 || current.sa_handler != SIG_DFL)
-        return; /* the program has its own plans for SIGQUIT */
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_sigquit;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    sigaction(SIGQUIT, &action, NULL);
-}
-
 void runtime_watchdog_start(void)
 {
     bool expected = false;
     if (!atomic_compare_exchange_strong(&watchdog_started, &expected, true))
         return;
-    install_sigquit_handler();
+    os_catch_signal(SIGQUIT, on_sigquit); /* unless the program has its own plans for it */
     int64_t first = time_now() + WATCHDOG_PERIOD_MS * TIME_MILLISECOND;
     timer_internal_start(first, WATCHDOG_PERIOD_MS * TIME_MILLISECOND, watchdog_tick, NULL);
 }

@@ -31,11 +31,7 @@
  * finishes what the G could not do on its own stack (commit a park, free
  * its stack at exit).
  */
-#if !defined(__APPLE__)
-#define _DEFAULT_SOURCE /* sigaltstack, MAP_ANONYMOUS */
-#else
-#define _DARWIN_C_SOURCE
-#endif
+#define _DEFAULT_SOURCE /* glibc and musl: sigaltstack, MAP_ANONYMOUS */
 
 #include "common/sched.h"
 

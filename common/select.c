@@ -24,12 +24,12 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "common/alloc.h"
 #include "common/chan.h"
 #include "common/chan_internal.h"
 #include "common/go_internal.h"
+#include "common/os.h"
 
 enum { SELECT_STACK_CASES = 64 };
 
@@ -40,10 +40,8 @@ static uint32_t random_below(uint32_t n)
 {
     uint64_t x = rng_state;
     if (x == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        x = ((uint64_t)(uintptr_t)&rng_state * 0x9E3779B97F4A7C15ull) ^ (uint64_t)ts.tv_nsec ^
-            ((uint64_t)ts.tv_sec << 32) ^ 1;
+        x = ((uint64_t)(uintptr_t)&rng_state * 0x9E3779B97F4A7C15ull) ^
+            (uint64_t)os_monotonic_ns() ^ 1;
     }
     x ^= x >> 12;
     x ^= x << 25;

@@ -6,11 +6,7 @@
  * never more than CACHE_MAX of them. A stack in use belongs to its
  * goroutine alone.
  */
-#if !defined(__APPLE__)
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS on glibc and musl */
-#else
-#define _DARWIN_C_SOURCE
-#endif
+#define _DEFAULT_SOURCE /* glibc and musl: MAP_ANONYMOUS */
 
 #include "common/stack.h"
 
@@ -21,6 +17,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "common/os.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -132,7 +130,7 @@ static int map_new(gstack_t *s)
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (map == MAP_FAILED)
         return ENOMEM;
-    if (mprotect(map, page, PROT_NONE) != 0) { /* the guard page */
+    if (!os_guard_pages(map, page)) {
         munmap(map, size + page);
         return ENOMEM;
     }

@@ -9,9 +9,10 @@
  * page only when it is first touched, so a parked goroutine that used 4 KiB
  * of its 64 KiB costs about 4 KiB.
  *
- * Each stack with its guard is two kernel mappings: Linux allows 65,530 per
- * process by default (vm.max_map_count), so about 32,000 live goroutines;
- * raise it for more (the README says how).
+ * The guard costs no kernel mapping of its own where the system can guard
+ * a page inside a mapping (Linux 6.13 and later: os_guard_pages); elsewhere
+ * each stack and its guard are two mappings, and Linux allows 65,530 per
+ * process by default (vm.max_map_count): about 32,000 live goroutines.
  */
 #ifndef COMMON_STACK_H
 #define COMMON_STACK_H

@@ -17,6 +17,8 @@
  *     static storage, so an idle process holds no timer allocation at all
  *     (tests compare live allocations with a baseline).
  */
+#define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
+
 #include "common/timer.h"
 
 #include <errno.h>
@@ -26,9 +28,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/alloc.h"
+#include "common/os.h"
 #include "common/park.h"
 #include "common/sched.h"
 #include "common/timer_internal.h"
@@ -71,15 +73,7 @@ static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
 
 int64_t time_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * TIME_SECOND + ts.tv_nsec;
-}
-
-static struct timespec to_timespec(int64_t ns)
-{
-    struct timespec ts = {(time_t)(ns / TIME_SECOND), (long)(ns % TIME_SECOND)};
-    return ts;
+    return os_monotonic_ns();
 }
 
 static void wake_sleeper(void *parker)
@@ -113,9 +107,7 @@ void time_sleep(duration_t d)
     deadline = deadline > INT64_MAX - d ? INT64_MAX : deadline + d;
     if (sleep_as_goroutine(deadline))
         return;
-    struct timespec ts = to_timespec(deadline);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        ;
+    os_sleep_until(deadline);
 }
 
 /* ---------------------------------------------------------------- heap */
@@ -223,6 +215,7 @@ static int64_t next_tick(int64_t when, duration_t period, int64_t now)
 static void *timer_thread(void *unused)
 {
     (void)unused;
+    os_thread_set_name("goc-timer");
     pthread_mutex_lock(&timers.lock);
     while (!timers.stopping) {
         if (timers.len == 0) {
@@ -232,8 +225,7 @@ static void *timer_thread(void *unused)
         timer_entry_t *e = timers.heap[0];
         int64_t        now = time_now();
         if (e->when > now) {
-            struct timespec ts = to_timespec(e->when);
-            pthread_cond_timedwait(&timers.wake, &timers.lock, &ts);
+            os_cond_wait_until(&timers.wake, &timers.lock, e->when);
             continue;
         }
         /* A periodic entry is re-armed in place before it fires, so it
@@ -284,11 +276,7 @@ static void init_wake_cond(void)
 {
     /* Deadlines are on the monotonic clock, so the wait must be too:
      * setting the wall clock must not delay or hurry a timer. */
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&timers.wake, &attr);
-    pthread_condattr_destroy(&attr);
+    os_cond_init_monotonic(&timers.wake);
 }
 
 /* Starts the thread if it is not running. Called with the lock held. */
@@ -304,7 +292,6 @@ static int ensure_thread(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
         return EAGAIN;
-    pthread_setname_np(timers.thread, "goc-timer");
     atomic_store(&timers.running, true);
     /* Registered on every start, so a thread restarted during exit is also
      * joined (glibc runs handlers registered while exit is in progress). */

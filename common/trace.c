@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/go_internal.h"
+#include "common/os.h"
 #include "common/sched.h"
 #include "common/timer.h"
 #include "common/trace_internal.h"
@@ -99,9 +100,9 @@ static void default_name(char *name, size_t size)
     char         kernel[16] = "";
     if (g != NULL && g->started_by_go)
         snprintf(name, size, "%s", g->name);
-    else if (gettid() == getpid())
+    else if (os_is_main_thread())
         snprintf(name, size, "main");
-    else if (pthread_getname_np(pthread_self(), kernel, sizeof kernel) == 0)
+    else if (os_thread_get_name(kernel, sizeof kernel))
         snprintf(name, size, "%s", kernel);
 }
 
@@ -114,7 +115,7 @@ static uint64_t track_order(void)
     goroutine_t                *g = go_self_if_known();
     if (g != NULL && (g->started_by_go || g->id == 1))
         return g->id;
-    return gettid() == getpid() ? 1 : atomic_fetch_add(&strangers, 1);
+    return os_is_main_thread() ? 1 : atomic_fetch_add(&strangers, 1);
 }
 
 /* Under the M:N runtime a goroutine keeps its buffer in its record, since

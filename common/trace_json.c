@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "common/os.h"
 #include "common/trace.h"
 #include "common/trace_internal.h"
 
@@ -58,7 +59,7 @@ static void json_head(const json_out_t *j)
             "\"traceEvents\":[\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,"
             "\"tid\":0,\"args\":{\"name\":",
             j->pid);
-    json_string(j->out, program_invocation_short_name);
+    json_string(j->out, os_program_name());
     fprintf(j->out, "}}");
 }
 

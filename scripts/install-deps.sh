@@ -1,44 +1,81 @@
 #!/usr/bin/env bash
-# scripts/install-deps.sh - make sure what `make test` needs is installed.
+# scripts/install-deps.sh [test] [clang] [aarch64] [musl] - make sure what a
+# make target needs is installed.
 #
-# Needs: a C compiler (gcc), pkg-config, Criterion (libcriterion-dev),
-# valgrind, and gcc's sanitizer runtimes (ASan, UBSan, TSan). When all are
-# there it prints nothing and exits 0, so `make test` can call it every time.
-# Otherwise it says what is missing and installs the Debian/Ubuntu packages
-# with apt-get (through sudo when not root). Without root or sudo it prints
-# the command to run and exits 1.
+#   test     (the default) what `make test` needs: a C compiler (gcc),
+#            pkg-config, Criterion (libcriterion-dev), valgrind, and gcc's
+#            sanitizer runtimes (ASan, UBSan, TSan)
+#   clang    clang, and Criterion (make check-clang)
+#   aarch64  the aarch64 cross compiler and C library, and qemu-user to run
+#            what it builds (make check-aarch64)
+#   musl     musl-gcc (make check-musl)
+# `make check-portable` needs what `test` needs.
+#
+# When everything is there it prints nothing and exits 0, so targets can call
+# it every time. Otherwise it says what is missing and installs the
+# Debian/Ubuntu packages with apt-get (through sudo when not root). Without
+# root or sudo it prints the command to run and exits 1.
 set -euo pipefail
 
 missing=()   # what is missing, for the message
 packages=()  # the Debian packages that bring it
 
-if ! command -v cc >/dev/null && ! command -v gcc >/dev/null; then
-    missing+=("a C compiler")
-    packages+=(build-essential)
-fi
-if ! command -v pkg-config >/dev/null; then
-    missing+=(pkg-config)
-    packages+=(pkg-config)
-fi
-if ! command -v pkg-config >/dev/null || ! pkg-config --exists criterion; then
-    missing+=("Criterion")
-    packages+=(libcriterion-dev)
-fi
-if ! command -v valgrind >/dev/null; then
-    missing+=(valgrind)
-    packages+=(valgrind)
-fi
-# gcc prints the bare name back when it cannot find a library file. The
-# runtimes come with libgcc-N-dev, N being gcc's major version.
-if command -v gcc >/dev/null; then
-    for lib in libasan.so libubsan.so libtsan.so; do
-        if [ "$(gcc -print-file-name=$lib)" = "$lib" ]; then
-            missing+=("gcc's ${lib%.so} runtime")
-            packages+=("libgcc-$(gcc -dumpversion | cut -d. -f1)-dev")
-            break
-        fi
-    done
-fi
+need() { # need WHAT PACKAGE: WHAT is missing, PACKAGE brings it
+    missing+=("$1")
+    packages+=("$2")
+}
+
+have_criterion() {
+    command -v pkg-config >/dev/null && pkg-config --exists criterion
+}
+
+check_test() {
+    if ! command -v cc >/dev/null && ! command -v gcc >/dev/null; then
+        need "a C compiler" build-essential
+    fi
+    command -v pkg-config >/dev/null || need pkg-config pkg-config
+    have_criterion || need Criterion libcriterion-dev
+    command -v valgrind >/dev/null || need valgrind valgrind
+    # gcc prints the bare name back when it cannot find a library file. The
+    # runtimes come with libgcc-N-dev, N being gcc's major version.
+    if command -v gcc >/dev/null; then
+        for lib in libasan.so libubsan.so libtsan.so; do
+            if [ "$(gcc -print-file-name=$lib)" = "$lib" ]; then
+                need "gcc's ${lib%.so} runtime" "libgcc-$(gcc -dumpversion | cut -d. -f1)-dev"
+                break
+            fi
+        done
+    fi
+}
+
+check_clang() {
+    command -v clang >/dev/null || need clang clang
+    command -v pkg-config >/dev/null || need pkg-config pkg-config
+    have_criterion || need Criterion libcriterion-dev
+}
+
+check_aarch64() {
+    command -v aarch64-linux-gnu-gcc >/dev/null ||
+        need "the aarch64 cross compiler" gcc-aarch64-linux-gnu
+    [ -e /usr/aarch64-linux-gnu/include/stdio.h ] ||
+        need "the aarch64 C library" libc6-dev-arm64-cross
+    command -v qemu-aarch64 >/dev/null || need "qemu-aarch64 (qemu-user)" qemu-user
+}
+
+check_musl() {
+    command -v musl-gcc >/dev/null || need musl-gcc musl-tools
+}
+
+[ $# -gt 0 ] || set -- test
+for what in "$@"; do
+    case $what in
+    test | clang | aarch64 | musl) "check_$what" ;;
+    *)
+        echo "usage: $0 [test] [clang] [aarch64] [musl]" >&2
+        exit 2
+        ;;
+    esac
+done
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -5,6 +5,10 @@
 #   release            Criterion binaries of build/
 #   asan               Criterion binaries of build/asan/ (ASan + UBSan + LSan)
 #   tsan               shim binaries of build/tsan/ (tests/tsan/runner.c)
+#   shim               shim binaries without a sanitizer (build/aarch64/),
+#                      run behind $GOC_RUN_WRAPPER if set (qemu-aarch64 ...),
+#                      which the tests also put in front of the programs
+#                      they start
 #   valgrind           Criterion binaries of build/ under valgrind memcheck
 #   valgrind-programs  lesson programs (build/NN-name), run with no arguments
 #                      and with --help, under valgrind memcheck
@@ -21,7 +25,7 @@
 set -uo pipefail
 
 usage() {
-    echo "usage: $0 release|asan|tsan|valgrind|valgrind-programs BIN..." >&2
+    echo "usage: $0 release|asan|tsan|shim|valgrind|valgrind-programs BIN..." >&2
     exit 2
 }
 
@@ -29,7 +33,7 @@ usage() {
 config=$1
 shift
 case $config in
-release | asan | tsan | valgrind | valgrind-programs) ;;
+release | asan | tsan | shim | valgrind | valgrind-programs) ;;
 *) usage ;;
 esac
 
@@ -91,6 +95,15 @@ criterion_ok() {
     [ "${BASH_REMATCH[1]}" -gt 0 ] && [ "${BASH_REMATCH[3]}" -eq 0 ] && [ "${BASH_REMATCH[4]}" -eq 0 ]
 }
 
+# Reads the in-process runner's closing line from $1 ("tsan-runner: N
+# passed, 0 failed", N > 0). Sets $summary.
+runner_ok() {
+    summary=$(grep -a '^tsan-runner: ' "$1" | tail -n 1)
+    summary=${summary#tsan-runner: }
+    [ -n "$summary" ] || summary="no closing line"
+    [[ $summary =~ ^[1-9][0-9]*\ passed,\ 0\ failed$ ]]
+}
+
 # no_reports [--nonempty] FILE...: fails, printing them, if any of the files
 # exists (with --nonempty: exists and is not empty). Unmatched globs are fine.
 no_reports() {
@@ -130,11 +143,15 @@ run_one() {
         TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$dir/tsan \
             run "$bin" >"$dir/output" 2>&1
         rc=$?
-        summary=$(grep -a '^tsan-runner: ' "$dir/output" | tail -n 1)
-        summary=${summary#tsan-runner: }
-        [ -n "$summary" ] || summary="no closing line"
-        [[ $summary =~ ^[1-9][0-9]*\ passed,\ 0\ failed$ ]] || ok=1
+        runner_ok "$dir/output" || ok=1
         no_reports "$dir"/tsan.* || ok=1
+        ;;
+    shim)
+        local wrapper
+        read -r -a wrapper <<<"${GOC_RUN_WRAPPER:-}"
+        run "${wrapper[@]}" "$bin" >"$dir/output" 2>&1
+        rc=$?
+        runner_ok "$dir/output" || ok=1
         ;;
     valgrind)
         run valgrind "${valgrind_opts[@]}" --trace-children=yes --exit-on-first-error=yes \

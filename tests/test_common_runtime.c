@@ -135,6 +135,20 @@ Test(runtime, GOC_DEADLOCK_0_turns_it_off, .timeout = 30)
     support_end();
 }
 
+/* The same deadlock as in the first test, but os_thread_count() says -1, as
+ * on a platform that cannot count threads: silence, until the alarm. */
+Test(runtime, no_report_where_threads_cannot_be_counted, .timeout = 30)
+{
+    support_begin();
+    duration_t   elapsed;
+    run_result_t r = run_demo("blind", &elapsed);
+    cr_assert_eq(r.exit_code, 3, "the alarm should end it: exit %d\nstderr:\n%s", r.exit_code,
+                 r.err);
+    cr_assert_null(strstr(r.err, DEADLOCK_LINE), "%s", r.err);
+    run_result_free(&r);
+    support_end();
+}
+
 Test(runtime, sigquit_prints_a_dump_and_the_program_goes_on, .timeout = 30)
 {
     support_begin();

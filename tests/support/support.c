@@ -5,19 +5,21 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/go.h"
+#include "common/os.h"
 #include "common/timer.h"
 
 #ifndef GOC_BUILD_DIR
@@ -49,28 +51,79 @@ void support_end(void)
     free(report);
 }
 
-void support_wait_blocked(atomic_int *tid)
+/* The system call number /proc/self/task/TID/syscall shows first, or 0 if
+ * the file cannot be read ("running" and "" parse as 0). */
+static long syscall_of(int tid, char *text, size_t size)
 {
-    char path[64], text[128], seen[128] = "";
-    int  same = 0;
-    for (int i = 0; i < 50000 && same < 3; i++) {
-        int   id = atomic_load(tid);
-        FILE *f = NULL;
-        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", id);
-        if (id != 0 && (f = fopen(path, "r")) != NULL) {
-            if (!fgets(text, sizeof text, f))
-                text[0] = '\0';
-            fclose(f);
-        } else {
+    char  path[64];
+    FILE *f = NULL;
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+    text[0] = '\0';
+    if (tid != 0 && (f = fopen(path, "r")) != NULL) {
+        if (!fgets(text, (int)size, f))
             text[0] = '\0';
-        }
-        int futex = atoi(text) == SYS_futex; /* "running" and "" parse as 0 */
-        same = futex && strcmp(text, seen) == 0 ? same + 1 : futex;
+        fclose(f);
+    }
+    return atol(text);
+}
+
+/* Polls (every 0.2 ms, 10 s at most) until thread *tid shows the same
+ * system call, one that is `wanted` (or any if wanted is 0), three times in
+ * a row; returns its number, or 0 if it never did. */
+static long wait_in_syscall(atomic_int *tid, long wanted)
+{
+    char text[128], seen[128] = "";
+    int  same = 0;
+    long number = 0;
+    for (int i = 0; i < 50000 && same < 3; i++) {
+        number = syscall_of(atomic_load(tid), text, sizeof text);
+        bool fits = number != 0 && (wanted == 0 || number == wanted);
+        same = fits && strcmp(text, seen) == 0 ? same + 1 : fits;
         snprintf(seen, sizeof seen, "%s", text);
         if (same < 3)
             nanosleep(&(struct timespec){0, 200000}, NULL);
     }
-    if (same < 3)
+    return same >= 3 ? number : 0;
+}
+
+/* The number a thread asleep in the core shows: found once by putting a
+ * thread to sleep in os_futex_wait and asking, not assumed, because under
+ * an emulator (qemu-user runs the aarch64 tests) /proc shows the host's
+ * system call, whose number differs from the target's SYS_futex. */
+typedef struct {
+    atomic_int tid;
+    atomic_int word;
+} sleeper_probe_t;
+
+static void *probe_sleeps(void *arg)
+{
+    sleeper_probe_t *p = arg;
+    atomic_store(&p->tid, (int)gettid());
+    while (atomic_load(&p->word) == 0)
+        os_futex_wait(&p->word, 0);
+    return NULL;
+}
+
+static long asleep_syscall(void)
+{
+    static long number; /* 0: not yet known */
+    if (number != 0)
+        return number;
+    sleeper_probe_t probe = {0, 0};
+    pthread_t       thread;
+    cr_assert_eq(pthread_create(&thread, NULL, probe_sleeps, &probe), 0);
+    long found = wait_in_syscall(&probe.tid, 0);
+    atomic_store(&probe.word, 1);
+    os_futex_wake(&probe.word, INT_MAX);
+    pthread_join(thread, NULL);
+    cr_assert_neq(found, 0, "a thread asleep in os_futex_wait never showed in /proc");
+    number = found;
+    return number;
+}
+
+void support_wait_blocked(atomic_int *tid)
+{
+    if (wait_in_syscall(tid, asleep_syscall()) == 0)
         cr_assert_fail("thread %d never blocked", atomic_load(tid));
 }
 
@@ -95,10 +148,19 @@ run_result_t run_program(const char *name, const char *const argv[])
     char path[512];
     snprintf(path, sizeof path, "%s/%s", GOC_BUILD_DIR, name);
 
-    const char *args[64] = {path};
-    size_t      argc = 1;
-    for (; argv && argv[argc - 1] && argc < 63; argc++)
-        args[argc] = argv[argc - 1];
+    /* GOC_RUN_WRAPPER (words separated by spaces) runs in front of the
+     * program: `make check-aarch64` sets it to qemu-aarch64 and its flags. */
+    char        wrapper[512] = "";
+    const char *args[96];
+    size_t      argc = 0;
+    const char *env = getenv("GOC_RUN_WRAPPER");
+    snprintf(wrapper, sizeof wrapper, "%s", env ? env : "");
+    for (char *save = NULL, *word = strtok_r(wrapper, " ", &save); word && argc < 32;
+         word = strtok_r(NULL, " ", &save))
+        args[argc++] = word;
+    args[argc++] = path;
+    for (size_t i = 0; argv && argv[i] && argc < 95; i++)
+        args[argc++] = argv[i];
     args[argc] = NULL;
 
     int out_pipe[2], err_pipe[2];
@@ -113,7 +175,7 @@ run_result_t run_program(const char *name, const char *const argv[])
     posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
 
     pid_t pid;
-    int   rc = posix_spawn(&pid, path, &actions, NULL, (char *const *)args, environ);
+    int   rc = posix_spawnp(&pid, args[0], &actions, NULL, (char *const *)args, environ);
     posix_spawn_file_actions_destroy(&actions);
     close(out_pipe[1]);
     close(err_pipe[1]);

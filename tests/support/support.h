@@ -31,10 +31,13 @@ void support_begin(void);
 void support_end(void);
 
 /* Waits until the thread whose id (gettid()) the goroutine stored in *tid
- * is asleep in the kernel: /proc/self/task/TID/syscall shows the same futex
- * wait three polls in a row (polling every 0.2 ms, 10 s at most). Fails the
- * test otherwise. Sleeping "long enough" would prove nothing; this is how a
- * test knows that a send, receive or select really blocked. */
+ * is asleep inside the core: /proc/self/task/TID/syscall shows, three polls
+ * in a row, the same system call that a thread asleep in os_futex_wait shows
+ * (the futex call; learned once per process from a probe thread, so it also
+ * holds under qemu-user, where /proc shows the host's numbers). Polls every
+ * 0.2 ms, 10 s at most, and fails the test otherwise. Sleeping "long enough"
+ * would prove nothing; this is how a test knows that a send, receive or
+ * select really blocked. */
 void support_wait_blocked(atomic_int *tid);
 
 /* The result of running a program to completion. */
@@ -47,7 +50,8 @@ typedef struct {
 /* Runs the program `name` from the build folder of this configuration (for
  * example "01-worker-pool" runs build/01-worker-pool, or build/asan/... in
  * the ASan build) with argv (NULL-terminated, argv[0] excluded) and waits for
- * it. Fails the test if it cannot be started. Free with run_result_free. */
+ * it; behind the words of $GOC_RUN_WRAPPER if set (an emulator). Fails the test if it cannot be
+ * started. Free with run_result_free. */
 run_result_t run_program(const char *name, const char *const argv[]);
 void         run_result_free(run_result_t *r);
 
