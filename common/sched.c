@@ -174,10 +174,9 @@ bool sched_enabled(void)
     int               on = atomic_load_explicit(&enabled, memory_order_relaxed);
     if (on < 0) {
         const char *env = getenv("GOC_RUNTIME");
-        on = env != NULL && strcmp(env, "mn") == 0;
-        if (env != NULL && !on && strcmp(env, "threads") != 0 && *env != '\0')
-            fprintf(stderr, "goc: GOC_RUNTIME=%s is unknown (mn or threads); using threads\n",
-                    env);
+        on = env == NULL || strcmp(env, "threads") != 0;
+        if (on && env != NULL && *env != '\0' && strcmp(env, "mn") != 0)
+            fprintf(stderr, "goc: GOC_RUNTIME=%s is unknown (mn or threads); using mn\n", env);
         atomic_store_explicit(&enabled, on, memory_order_relaxed);
     }
     return on;

@@ -27,8 +27,9 @@
 
 struct goroutine;
 
-/* True if this process runs the M:N runtime: GOC_RUNTIME=mn at the first
- * call (read once; "threads" or unset selects one thread per goroutine). */
+/* True if this process runs the M:N runtime: the default, unless
+ * GOC_RUNTIME=threads at the first call (read once) selects one POSIX
+ * thread per goroutine. */
 bool sched_enabled(void);
 
 /* Makes g (fn, arg, name and registry entry already set by go.c) a runnable
