@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +25,40 @@
 #include "common/os.h"
 #include "common/sync.h"
 #include "tests/support/support.h"
+
+/* The OS layer is about threads, so these tests start real ones: under the
+ * M:N runtime go() starts a goroutine, which is no thread of its own, and
+ * one blocked in os_futex_wait would hold its worker. */
+typedef struct {
+    void (*fn)(void *arg);
+    void *arg;
+} thread_start_t;
+
+static void *thread_main(void *p)
+{
+    thread_start_t start = *(thread_start_t *)p;
+    free(p);
+    start.fn(start.arg);
+    return NULL;
+}
+
+/* Runs fn(arg) on a new detached thread; 0 or pthread_create's error. */
+static int start_thread(void (*fn)(void *arg), void *arg)
+{
+    thread_start_t *start = malloc(sizeof *start);
+    if (start == NULL)
+        return ENOMEM;
+    *start = (thread_start_t){fn, arg};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int       rc = pthread_create(&thread, &attr, thread_main, start);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        free(start);
+    return rc;
+}
 
 #define MS (1000 * 1000LL)
 
@@ -51,7 +86,7 @@ static void start_sleepers(sleeper_t *s, int n, atomic_int *words[], chan_t *ret
     for (int i = 0; i < n; i++) {
         s[i] = (sleeper_t){.word = words[i], .index = i, .returned = returned};
         atomic_store(&s[i].tid, 0);
-        cr_assert_eq(go(sleep_once, &s[i]), 0);
+        cr_assert_eq(start_thread(sleep_once, &s[i]), 0);
     }
     for (int i = 0; i < n; i++)
         support_wait_blocked(&s[i].tid);
@@ -160,7 +195,7 @@ Test(os, no_wake_is_lost_in_a_long_handoff, .timeout = 60)
     handoff_t h = {.turn = 0};
     waitgroup_init(&h.done);
     waitgroup_add(&h.done, 1);
-    cr_assert_eq(go(player_one, &h), 0);
+    cr_assert_eq(start_thread(player_one, &h), 0);
     take_turns(&h, 0);
     waitgroup_wait(&h.done);
     waitgroup_destroy(&h.done);
@@ -196,7 +231,7 @@ Test(os, a_timed_wait_returns_true_when_woken, .timeout = 30)
     support_begin();
     atomic_int word = 0;
     int64_t    deadline = os_monotonic_ns() + 20000 * MS;
-    cr_assert_eq(go(wake_later, &word), 0);
+    cr_assert_eq(start_thread(wake_later, &word), 0);
     while (atomic_load(&word) == 0)
         cr_assert(os_futex_wait_until(&word, 0, deadline), "timed out, never woken");
     cr_assert_lt(os_monotonic_ns(), deadline);
@@ -269,7 +304,7 @@ Test(os, a_signal_does_not_cut_a_sleep_short, .timeout = 30)
     interrupter_t it = {.target = pthread_self()};
     waitgroup_init(&it.done);
     waitgroup_add(&it.done, 1);
-    cr_assert_eq(go(interrupt_often, &it), 0);
+    cr_assert_eq(start_thread(interrupt_often, &it), 0);
 
     int64_t deadline = os_monotonic_ns() + 100 * MS;
     os_sleep_until(deadline);
@@ -337,7 +372,7 @@ Test(os, threads_have_distinct_stable_ids_and_only_one_is_main, .timeout = 30)
         memset(&about[i], 0, sizeof about[i]);
         waitgroup_init(&about[i].done);
         waitgroup_add(&about[i].done, 1);
-        cr_assert_eq(go(describe_self, &about[i]), 0);
+        cr_assert_eq(start_thread(describe_self, &about[i]), 0);
     }
     uint64_t mine = os_thread_id();
     cr_assert_neq(mine, 0);
