@@ -33,8 +33,11 @@ TEST_SRC    := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC   := $(sort $(wildcard bench/*.c))
 TEST_PROG_SRC := $(sort $(wildcard tests/programs/*.c))
 
-# A lesson's module: every .c in its folder but main.c (tests link it).
-module_src = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+# A lesson's module: every .c in its folder but main.c and article.c (tests
+# link it). article.c is the article's program with its bugs kept on
+# purpose, for the demos of main.c: no test certifies it, and no exercise
+# replaces it.
+module_src = $(filter-out $(1)/main.c $(1)/article.c,$(wildcard $(1)/*.c))
 # tests/test_01_worker_pool.c -> 01 ; tests/test_common_chan.c -> common
 test_chapter = $(word 2,$(subst _, ,$(notdir $(1))))
 lesson_of    = $(filter $(1)-%,$(LESSONS))
