@@ -126,9 +126,15 @@ static void print_usage(const lesson_t *lesson, FILE *out)
             if (*p == '\n' && p[1] != '\0')
                 fprintf(out, "%*s", column, "");
         }
-        if (rows[i].role == ROW_LESSON && opt->kind == LESSON_OPT_INT)
-            fprintf(out, " (%" PRId64 "-%" PRId64 ", default %" PRId64 ")", opt->min, opt->max,
-                    lesson->defaults[rows[i].index]);
+        if (rows[i].role == ROW_LESSON && opt->kind == LESSON_OPT_INT) {
+            /* A default outside the range means "not given"; the help says
+             * what that does. */
+            int64_t def = lesson->defaults[rows[i].index];
+            fprintf(out, " (%" PRId64 "-%" PRId64, opt->min, opt->max);
+            if (def >= opt->min && def <= opt->max)
+                fprintf(out, ", default %" PRId64, def);
+            fputc(')', out);
+        }
         fputc('\n', out);
     }
     if (lesson->epilogue)
@@ -244,6 +250,7 @@ bool lesson_begin(lesson_t *lesson, int argc, char **argv, int *status)
 
 int lesson_usage_error(const lesson_t *lesson, const char *message)
 {
+    trace_reset(); /* lesson_begin may have turned it on; nothing was recorded */
     fprintf(stderr, "%s: %s\n", lesson->prog, message);
     print_usage(lesson, stderr);
     return 2;

@@ -63,7 +63,8 @@ typedef struct {
     lesson_opt_kind_t kind;
     void             *target; /* int64_t *, bool * or const char **; its value is the default */
     int64_t           min, max;
-    const char       *help; /* one line or several ('\n'); an int's range and default are added */
+    const char       *help; /* one line or several ('\n'); an int's range and default are
+                             * added (a default outside the range: "not given") */
 } lesson_option_t;
 
 #define LESSON_INT(name, letter, value, target, min, max, help)                                    \
@@ -114,9 +115,9 @@ typedef struct {
  * asked for, takes the leak snapshot, and returns true. */
 bool lesson_begin(lesson_t *lesson, int argc, char **argv, int *status);
 
-/* For checks that involve several options, after lesson_begin: prints
- * "<prog>: <message>" and the usage on stderr. Returns 2, the status to
- * exit with. */
+/* For checks that involve several options, right after lesson_begin and
+ * before the story starts: prints "<prog>: <message>" and the usage on
+ * stderr, and turns tracing off again. Returns 2, the status to exit with. */
 int lesson_usage_error(const lesson_t *lesson, const char *message);
 
 /* Ends the program: if err is not 0, reports "<prog>: <what failed>" on
