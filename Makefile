@@ -172,6 +172,8 @@ help:
 	@$(foreach l,$(LESSONS),echo "make run-$(firstword $(subst -, ,$(l)))               run ./build/$(l)";)
 	@$(foreach l,$(LESSONS),echo "make exercise-$(firstword $(subst -, ,$(l)))          tests of $(l) against your $(l)/exercises/ file";)
 	@echo "make check-exercises every starter fails its tests, every solution passes"
+	@echo "make exercises       write the starters from the EXERCISE regions of the modules"
+	@echo "make check-exercises-fresh  fail if a committed starter is not what its regions give"
 	@echo "make run             run every lesson, one after another"
 	@echo "make asan | tsan     sanitizer builds into build/asan, build/tsan"
 	@echo "make check-valgrind  every test binary and the stress programs under valgrind memcheck"

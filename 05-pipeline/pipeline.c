@@ -70,7 +70,7 @@ int recv_value(ctx_t *ctx, chan_t *in, int64_t *value)
     return chosen == 1 ? ctx_err(ctx) : EINVAL;
 }
 
-#ifdef EXERCISE_STARTER /* EXERCISE BEGIN: send_value */
+#ifdef EXERCISE_STARTER
 /* EXERCISE 1: send value on out, unless the context is done first. Returns
  * true if the value was delivered, false if the stage must stop (ctx done,
  * or out closed under us). Go:
@@ -97,7 +97,7 @@ bool send_value(ctx_t *ctx, chan_t *out, int64_t value)
     (void)value;
     return false;
 }
-#else  /* EXERCISE SOLUTION */
+#else
 /* Go: select { case out <- v: case <-ctx.Done(): return } */
 bool send_value(ctx_t *ctx, chan_t *out, int64_t value)
 {
@@ -109,7 +109,7 @@ bool send_value(ctx_t *ctx, chan_t *out, int64_t value)
     trace_end();
     return chosen == 0 && cases[0].err == 0;
 }
-#endif /* EXERCISE END */
+#endif /* EXERCISE_STARTER */
 
 chan_t *propagate_failure(void)
 {
@@ -152,7 +152,7 @@ static void generate(void *p)
     stage_finish(st);
 }
 
-#ifdef EXERCISE_STARTER /* EXERCISE BEGIN: the map and filter stages */
+#ifdef EXERCISE_STARTER
 /* EXERCISE 2: the map and filter stages. Receive each value from st->in
  * (recv_value) and send on st->out (send_value)
  *   - map_values:    st->map(st->arg, value), for every value;
@@ -178,8 +178,7 @@ static void filter_values(void *p)
 {
     stage_finish(p);
 }
-* /
-#else  /* EXERCISE SOLUTION */
+#else
 /* map: fn(v) for every v, in order (Go: for v := range in { out <- f(v) }). */
 static void map_values(void *p)
 {
@@ -209,7 +208,7 @@ static void filter_values(void *p)
     }
     stage_finish(st);
 }
-#endif /* EXERCISE END */
+#endif /* EXERCISE_STARTER */
 
     /* Go's `out := make(chan int); go body(...); return out`: starts a goroutine
      * "stage <name>" running body on a copy of *proto. proto->in is the
