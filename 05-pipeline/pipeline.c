@@ -131,14 +131,18 @@ typedef struct {
     void            *arg;
 } stage_t;
 
-/* Go's `defer close(out)`: downstream learns there is nothing more. Then
- * the goroutine's references go. */
+void close_and_release(ctx_t *ctx, chan_t *in, chan_t *out)
+{
+    chan_close(out);
+    chan_release(out);
+    chan_release(in);
+    ctx_release(ctx);
+}
+
+/* Go's `defer close(out)`, and the goroutine's references go. */
 static void stage_finish(stage_t *st)
 {
-    chan_close(st->out);
-    chan_release(st->out);
-    chan_release(st->in);
-    ctx_release(st->ctx);
+    close_and_release(st->ctx, st->in, st->out);
     goc_free(st);
 }
 
@@ -153,25 +157,33 @@ static void generate(void *p)
 }
 
 #ifdef EXERCISE_STARTER
-/* EXERCISE 2: the map and filter stages. Receive each value from st->in
- * (recv_value) and send on st->out (send_value)
- *   - map_values:    st->map(st->arg, value), for every value;
- *   - filter_values: value itself, only if st->keep(st->arg, value);
+/* EXERCISE 2: the loops of the map and filter stages (map_each runs in
+ * every map stage, also in each of parallel_map's goroutines). Receive each
+ * value from in (recv_value) and send on out (send_value)
+ *   - map_each:      fn(arg, value), for every value;
+ *   - filter_values: value itself, only if st->keep(st->arg, value), then
+ *                    stage_finish(st) (map_values below does the same
+ *                    after map_each);
  * in order, and stop at the first receive that fails (input closed and
- * drained, or the context done) or the first send that fails. Then call
- * stage_finish(st): it closes st->out, which is how "no more values"
- * reaches the next stage. Every receive and every send must also watch the
- * context: use recv_value and send_value.
+ * drained, or the context done) or the first send that fails. stage_finish
+ * closes st->out, which is how "no more values" reaches the next stage.
+ * Every receive and every send must also watch the context: use
+ * recv_value and send_value.
  *
- * As it stands both stages forward nothing.
+ * As it stands both forward nothing.
  *
  * Hints:
  *   - generate, just above, is the send side of the same loop.
- *   - Never return without stage_finish: the output would never be closed,
- *     and the stage after this one would wait for ever. */
-static void map_values(void *p)
+ *   - Never return from filter_values without stage_finish: the output
+ *     would never be closed, and the stage after this one would wait for
+ *     ever. */
+void map_each(ctx_t *ctx, chan_t *in, chan_t *out, pipeline_map_fn fn, void *arg)
 {
-    stage_finish(p);
+    (void)ctx;
+    (void)in;
+    (void)out;
+    (void)fn;
+    (void)arg;
 }
 
 static void filter_values(void *p)
@@ -179,19 +191,16 @@ static void filter_values(void *p)
     stage_finish(p);
 }
 #else
-/* map: fn(v) for every v, in order (Go: for v := range in { out <- f(v) }). */
-static void map_values(void *p)
+void map_each(ctx_t *ctx, chan_t *in, chan_t *out, pipeline_map_fn fn, void *arg)
 {
-    stage_t *st = p;
-    int64_t  value;
-    while (recv_value(st->ctx, st->in, &value) == 0) {
+    int64_t value;
+    while (recv_value(ctx, in, &value) == 0) {
         trace_begin("work on %" PRId64, value);
-        int64_t result = st->map(st->arg, value);
+        int64_t result = fn(arg, value);
         trace_end();
-        if (!send_value(st->ctx, st->out, result))
-            break;
+        if (!send_value(ctx, out, result))
+            return;
     }
-    stage_finish(st);
 }
 
 /* filter: only the values keep() accepts, unchanged and in order. */
@@ -210,10 +219,18 @@ static void filter_values(void *p)
 }
 #endif /* EXERCISE_STARTER */
 
-    /* Go's `out := make(chan int); go body(...); return out`: starts a goroutine
-     * "stage <name>" running body on a copy of *proto. proto->in is the
-     * reference handed over by the caller; it is released on failure. */
-    static chan_t *start_stage(void (*body)(void *), const stage_t *proto, const char *name)
+/* map: fn(v) for every v, in order (Go: for v := range in { out <- f(v) }). */
+static void map_values(void *p)
+{
+    stage_t *st = p;
+    map_each(st->ctx, st->in, st->out, st->map, st->arg);
+    stage_finish(st);
+}
+
+/* Go's `out := make(chan int); go body(...); return out`: starts a goroutine
+ * "stage <name>" running body on a copy of *proto. proto->in is the
+ * reference handed over by the caller; it is released on failure. */
+static chan_t *start_stage(void (*body)(void *), const stage_t *proto, const char *name)
 {
     stage_t *st = goc_malloc(sizeof *st);
     chan_t  *out = chan_make(sizeof(int64_t), 0);

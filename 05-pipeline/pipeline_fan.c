@@ -41,10 +41,7 @@ typedef struct {
  * spelling of Go's `go func() { wg.Wait(); close(out) }()`. */
 static void crew_finish(crew_t *crew)
 {
-    chan_close(crew->out);
-    chan_release(crew->out);
-    chan_release(crew->in);
-    ctx_release(crew->ctx);
+    close_and_release(crew->ctx, crew->in, crew->out);
     goc_free(crew);
 }
 
@@ -57,14 +54,7 @@ static void crew_leave(crew_t *crew, int how_many)
 static void parallel_worker(void *p)
 {
     crew_t *crew = p;
-    int64_t value;
-    while (recv_value(crew->ctx, crew->in, &value) == 0) {
-        trace_begin("work on %" PRId64, value);
-        int64_t result = crew->fn(crew->arg, value);
-        trace_end();
-        if (!send_value(crew->ctx, crew->out, result))
-            break;
-    }
+    map_each(crew->ctx, crew->in, crew->out, crew->fn, crew->arg);
     crew_leave(crew, 1);
 }
 
