@@ -121,7 +121,7 @@ static void print_usage(const lesson_t *lesson, FILE *out)
         option_label(label, sizeof label, opt);
         fprintf(out, "%-*s", column, label);
         /* Continuation lines of the help start under its first line. */
-        for (const char *p = opt->help; *p; p++) {
+        for (const char *p = opt->help ? opt->help : ""; *p; p++) {
             fputc(*p, out);
             if (*p == '\n' && p[1] != '\0')
                 fprintf(out, "%*s", column, "");
@@ -229,9 +229,16 @@ bool lesson_begin(lesson_t *lesson, int argc, char **argv, int *status)
     lesson->prog = cli_program_name(argc > 0 ? argv[0] : lesson->name);
     lesson->leak = false;
     memset(lesson->outputs, 0, sizeof lesson->outputs);
-    for (size_t i = 0; lesson->options && lesson->options[i].name && i < LESSON_MAX_OPTIONS; i++)
-        if (lesson->options[i].kind == LESSON_OPT_INT)
-            lesson->defaults[i] = *(const int64_t *)lesson->options[i].target;
+    size_t n = 0;
+    for (; lesson->options && lesson->options[n].name; n++)
+        if (n < LESSON_MAX_OPTIONS && lesson->options[n].kind == LESSON_OPT_INT)
+            lesson->defaults[n] = *(const int64_t *)lesson->options[n].target;
+    if (n > LESSON_MAX_OPTIONS) { /* the lesson's bug, not the user's: say so, run nothing */
+        fprintf(stderr, "%s: %zu options, more than LESSON_MAX_OPTIONS (%d)\n", lesson->prog, n,
+                LESSON_MAX_OPTIONS);
+        *status = 2;
+        return false;
+    }
 
     int rc = parse(lesson, argc, argv);
     if (rc != 0) {

@@ -93,9 +93,10 @@ typedef struct {
     /* Filled in by the lesson. */
     const char            *name;    /* "01-worker-pool": the program's name if argv[0] is missing */
     const char            *about;   /* what the program does, for the usage; lines end in '\n' */
-    const lesson_option_t *options; /* the lesson's own options, ended by LESSON_END */
-    const char            *leak_help; /* help for --leak; NULL: this lesson has no --leak */
-    const char            *epilogue; /* printed after the options (exit status, ...); may be NULL */
+    const lesson_option_t *options; /* the lesson's own options, ended by LESSON_END: at most
+                                     * LESSON_MAX_OPTIONS, none named like the harness's */
+    const char *leak_help;          /* help for --leak; NULL: this lesson has no --leak */
+    const char *epilogue;           /* printed after the options (exit status, ...); may be NULL */
 
     /* Filled in by lesson_begin. */
     const char *prog; /* argv[0] without its directory, for messages */
