@@ -23,12 +23,12 @@
 
 /* One goroutine's send or receive on a textbook channel. */
 typedef struct {
-    tchan_t     *c;
-    long         value;
-    int          rc;
-    atomic_int   tid;
-    atomic_bool  returned;
-    waitgroup_t *wg;
+    tchan_t    *c;
+    long        value;
+    int         rc;
+    atomic_int  tid;
+    atomic_bool returned;
+    waitgroup_t done;
 } tparty_t;
 
 static void do_send(void *arg)
@@ -37,7 +37,7 @@ static void do_send(void *arg)
     atomic_store(&p->tid, (int)gettid());
     p->rc = tchan_send(p->c, &p->value);
     atomic_store(&p->returned, true);
-    waitgroup_done(p->wg);
+    waitgroup_done(&p->done);
 }
 
 static void do_recv(void *arg)
@@ -46,16 +46,25 @@ static void do_recv(void *arg)
     atomic_store(&p->tid, (int)gettid());
     p->rc = tchan_recv(p->c, &p->value);
     atomic_store(&p->returned, true);
-    waitgroup_done(p->wg);
+    waitgroup_done(&p->done);
 }
 
 /* Starts fn(p) and returns once it is asleep inside the channel. */
-static void start_blocked(void (*fn)(void *), tparty_t *p, tchan_t *c, long value, waitgroup_t *wg)
+static void start_blocked(void (*fn)(void *), tparty_t *p, tchan_t *c, long value)
 {
-    *p = (tparty_t){.c = c, .value = value, .rc = -1, .wg = wg};
-    waitgroup_add(wg, 1);
+    *p = (tparty_t){.c = c, .value = value, .rc = -1};
+    waitgroup_init(&p->done);
+    waitgroup_add(&p->done, 1);
     cr_assert_eq(go(fn, p), 0);
     support_wait_blocked(&p->tid);
+}
+
+/* Waits until p's operation has returned; returns its result. */
+static int join(tparty_t *p)
+{
+    waitgroup_wait(&p->done);
+    waitgroup_destroy(&p->done);
+    return p->rc;
 }
 
 Test(textbook_chan, bad_arguments_change_nothing, .timeout = 10)
@@ -101,18 +110,14 @@ Test(textbook_chan, buffered_send_blocks_when_full, .timeout = 10)
     tchan_t *c = tchan_make(sizeof(long), 1);
     long     v = 1;
     cr_assert_eq(tchan_send(c, &v), 0);
-    waitgroup_t wg;
-    waitgroup_init(&wg);
     tparty_t sender;
-    start_blocked(do_send, &sender, c, 2, &wg);
+    start_blocked(do_send, &sender, c, 2);
     cr_assert_not(atomic_load(&sender.returned), "a full channel makes the sender wait");
     cr_assert_eq(tchan_recv(c, &v), 0);
     cr_assert_eq(v, 1);
     cr_assert_eq(tchan_recv(c, &v), 0);
     cr_assert_eq(v, 2, "the waiting sender's value comes next");
-    waitgroup_wait(&wg);
-    cr_assert_eq(sender.rc, 0);
-    waitgroup_destroy(&wg);
+    cr_assert_eq(join(&sender), 0);
     tchan_free(c);
     support_end();
 }
@@ -120,18 +125,14 @@ Test(textbook_chan, buffered_send_blocks_when_full, .timeout = 10)
 Test(textbook_chan, unbuffered_send_returns_only_when_received, .timeout = 10)
 {
     support_begin();
-    tchan_t    *c = tchan_make(sizeof(long), 0);
-    waitgroup_t wg;
-    waitgroup_init(&wg);
+    tchan_t *c = tchan_make(sizeof(long), 0);
     tparty_t sender;
-    start_blocked(do_send, &sender, c, 42, &wg);
+    start_blocked(do_send, &sender, c, 42);
     cr_assert_not(atomic_load(&sender.returned), "no receiver yet: the send must wait");
     long v = 0;
     cr_assert_eq(tchan_recv(c, &v), 0);
     cr_assert_eq(v, 42);
-    waitgroup_wait(&wg);
-    cr_assert_eq(sender.rc, 0);
-    waitgroup_destroy(&wg);
+    cr_assert_eq(join(&sender), 0);
     tchan_free(c);
     support_end();
 }
@@ -139,17 +140,13 @@ Test(textbook_chan, unbuffered_send_returns_only_when_received, .timeout = 10)
 Test(textbook_chan, unbuffered_receiver_waits_for_a_sender, .timeout = 10)
 {
     support_begin();
-    tchan_t    *c = tchan_make(sizeof(long), 0);
-    waitgroup_t wg;
-    waitgroup_init(&wg);
+    tchan_t *c = tchan_make(sizeof(long), 0);
     tparty_t receiver;
-    start_blocked(do_recv, &receiver, c, -1, &wg);
+    start_blocked(do_recv, &receiver, c, -1);
     long v = 7;
     cr_assert_eq(tchan_send(c, &v), 0, "a waiting receiver takes the value");
-    waitgroup_wait(&wg);
-    cr_assert_eq(receiver.rc, 0);
+    cr_assert_eq(join(&receiver), 0);
     cr_assert_eq(receiver.value, 7);
-    waitgroup_destroy(&wg);
     tchan_free(c);
     support_end();
 }
@@ -179,16 +176,12 @@ Test(textbook_chan, values_sent_before_close_are_received, .timeout = 10)
 Test(textbook_chan, close_wakes_a_blocked_receiver, .timeout = 10)
 {
     support_begin();
-    tchan_t    *c = tchan_make(sizeof(long), 0);
-    waitgroup_t wg;
-    waitgroup_init(&wg);
+    tchan_t *c = tchan_make(sizeof(long), 0);
     tparty_t receiver;
-    start_blocked(do_recv, &receiver, c, 5, &wg);
+    start_blocked(do_recv, &receiver, c, 5);
     cr_assert_eq(tchan_close(c), 0);
-    waitgroup_wait(&wg);
-    cr_assert_eq(receiver.rc, EPIPE);
+    cr_assert_eq(join(&receiver), EPIPE);
     cr_assert_eq(receiver.value, 0);
-    waitgroup_destroy(&wg);
     tchan_free(c);
     support_end();
 }
@@ -196,18 +189,14 @@ Test(textbook_chan, close_wakes_a_blocked_receiver, .timeout = 10)
 Test(textbook_chan, close_fails_a_blocked_unbuffered_send_and_takes_its_value_back, .timeout = 10)
 {
     support_begin();
-    tchan_t    *c = tchan_make(sizeof(long), 0);
-    waitgroup_t wg;
-    waitgroup_init(&wg);
+    tchan_t *c = tchan_make(sizeof(long), 0);
     tparty_t sender;
-    start_blocked(do_send, &sender, c, 5, &wg);
+    start_blocked(do_send, &sender, c, 5);
     cr_assert_eq(tchan_close(c), 0);
-    waitgroup_wait(&wg);
-    cr_assert_eq(sender.rc, EPIPE, "a send blocked when the close comes fails");
+    cr_assert_eq(join(&sender), EPIPE, "a send blocked when the close comes fails");
     long v = -1;
     cr_assert_eq(tchan_recv(c, &v), EPIPE, "and its value was never delivered");
     cr_assert_eq(v, 0);
-    waitgroup_destroy(&wg);
     tchan_free(c);
     support_end();
 }
@@ -281,7 +270,6 @@ static void many_to_many(size_t cap)
     }
     cr_assert_eq(received, total, "received %ld of %ld values", received, total);
     cr_assert_eq(sum, total * (total - 1) / 2, "each value exactly once");
-    waitgroup_destroy(&wg);
     tchan_free(c);
     support_end();
 }
