@@ -478,6 +478,16 @@ static void check_guard_regions(void)
 }
 #endif
 
+bool os_guard_pages_are_free(void)
+{
+#ifdef OS_LINUX
+    pthread_once(&guard_once, check_guard_regions);
+    return guard_regions;
+#else
+    return false;
+#endif
+}
+
 bool os_guard_pages(void *addr, size_t len)
 {
 #ifdef OS_LINUX

@@ -100,6 +100,10 @@ bool os_catch_signal(int signo, void (*handler)(int signo));
  * worked. */
 bool os_guard_pages(void *addr, size_t len);
 
+/* True if os_guard_pages guards inside a mapping (so a guarded stack costs
+ * one kernel mapping, not two). */
+bool os_guard_pages_are_free(void);
+
 /* ----------------------------------------------- sleeping on a word */
 
 /* Sleeps while *word == expected, until os_futex_wake on the same word.

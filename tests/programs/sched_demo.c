@@ -4,6 +4,8 @@
  *
  *   many N        N goroutines park on one channel, then all are released;
  *                 prints how many OS threads and how much memory they took
+ *   guards        prints "free" if a guard page costs no kernel mapping of
+ *                 its own here (os_guard_pages_are_free), else "mappings"
  *   one-worker    GOC_MAXPROCS=1: a pipeline and a fair select, all on one
  *                 worker thread
  *   blocking      GOC_MAXPROCS=1: a goroutine blocks in read() inside
@@ -29,6 +31,7 @@
 #include "common/chan.h"
 #include "common/go.h"
 #include "common/leak.h"
+#include "common/os.h"
 #include "common/sched.h"
 #include "common/stack.h"
 #include "common/sync.h"
@@ -126,12 +129,18 @@ static void square(void *arg)
     waitgroup_done(&stages);
 }
 
-static void fill_forever(void *arg)
+/* Selects SELECT_ROUNDS times over two channels that stay ready (each
+ * holds a value for every round): a fair select picks each about half the
+ * time. Runs as a goroutine, so on the one worker too. */
+static void select_rounds(void *arg)
 {
-    chan_t *c = arg;
-    int     one = 1;
-    while (chan_send(c, &one) == 0)
-        ;
+    chan_t **ab = arg;
+    int      picked[2] = {0, 0}, v;
+    for (int i = 0; i < SELECT_ROUNDS; i++) {
+        chan_case_t cases[2] = {chan_case_recv(ab[0], &v), chan_case_recv(ab[1], &v)};
+        picked[chan_select(cases, 2)]++;
+    }
+    chan_send(ab[2], picked);
     waitgroup_done(&stages);
 }
 
@@ -140,7 +149,7 @@ static int one_worker(void)
     chan_t *numbers = chan_make(sizeof(int), 0), *squares = chan_make(sizeof(int), 0);
     chan_t *link[2] = {numbers, squares};
     waitgroup_init(&stages);
-    waitgroup_add(&stages, 4);
+    waitgroup_add(&stages, 3);
     go_named("produce", produce, numbers);
     go_named("square", square, link);
     long sum = 0, expected = 0;
@@ -153,21 +162,21 @@ static int one_worker(void)
         expected += i * i;
     printf("pipeline: %d values, sum %s\n", received, sum == expected ? "right" : "WRONG");
 
-    /* Two always-ready channels: a fair select picks each about half the
-     * time, also when every goroutine shares one worker. */
-    chan_t *a = chan_make(sizeof(int), 0), *b = chan_make(sizeof(int), 0);
-    go_named("fill a", fill_forever, a);
-    go_named("fill b", fill_forever, b);
-    int picked[2] = {0, 0};
+    chan_t *a = chan_make(sizeof(int), SELECT_ROUNDS), *b = chan_make(sizeof(int), SELECT_ROUNDS);
+    chan_t *counts = chan_make(2 * sizeof(int), 0);
     for (int i = 0; i < SELECT_ROUNDS; i++) {
-        chan_case_t cases[2] = {chan_case_recv(a, &v), chan_case_recv(b, &v)};
-        picked[chan_select(cases, 2)]++;
+        chan_send(a, &i);
+        chan_send(b, &i);
     }
-    chan_close(a), chan_close(b);
+    chan_t *ab[3] = {a, b, counts};
+    go_named("selector", select_rounds, ab);
+    int picked[2];
+    chan_recv(counts, picked);
     waitgroup_wait(&stages);
     waitgroup_destroy(&stages);
     printf("select: a %d, b %d of %d\n", picked[0], picked[1], SELECT_ROUNDS);
     chan_release(numbers), chan_release(squares), chan_release(a), chan_release(b);
+    chan_release(counts);
     bool fair = picked[0] > SELECT_ROUNDS / 4 && picked[1] > SELECT_ROUNDS / 4;
     return received == STAGE_ITEMS && sum == expected && fair ? 0 : 1;
 }
@@ -306,6 +315,8 @@ int main(int argc, char **argv)
     int rc = 2;
     if (strcmp(mode, "many") == 0 && argc > 2)
         rc = many(atoi(argv[2]));
+    else if (strcmp(mode, "guards") == 0)
+        rc = printf("%s\n", os_guard_pages_are_free() ? "free" : "mappings") > 0 ? 0 : 1;
     else if (strcmp(mode, "one-worker") == 0)
         rc = one_worker();
     else if (strcmp(mode, "blocking") == 0)
