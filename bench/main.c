@@ -9,6 +9,13 @@
  * (scripts/bench.sh, scripts/bench-go.sh): one run of this program is one
  * sample.
  *
+ * Where a workload's own part runs (the part that submits, collects,
+ * pings, times): in Go, main is a goroutine, so by default that part runs in
+ * a goroutine here too, and main only waits for it. Under the M:N runtime
+ * the process's main thread is one the scheduler did not start: every
+ * hand-off with it wakes a thread through the kernel. `--on-thread` runs
+ * the part on that thread instead, so the difference can be measured.
+ *
  * Exit status: 0, 1 if a workload failed or left something running or
  * allocated, 2 for bad usage.
  */
@@ -19,6 +26,7 @@
 
 #include "bench/bench.h"
 #include "common/cli.h"
+#include "common/go.h"
 #include "common/leak.h"
 
 #define PROG "bench"
@@ -58,9 +66,11 @@ static void usage(FILE *out)
             "  workload=<name> n=<N> ns_per_op=<float> ops_per_s=<float>\n"
             "Running everything also prints the memory report (memory=<what> bytes=<N>).\n"
             "\n"
-            "  --n N     operations per workload (1..%" PRId64 "; default: the workload's N)\n"
-            "  --list    print the workload names, one a line\n"
-            "  --help    print this help\n"
+            "  --n N       operations per workload (1..%" PRId64 "; default: the workload's N)\n"
+            "  --on-thread run the workload's main part on the process's main thread,\n"
+            "              not in a goroutine (Go's main is a goroutine; this shows the cost)\n"
+            "  --list      print the workload names, one a line\n"
+            "  --help      print this help\n"
             "\n"
             "Workloads (default N, one operation):\n",
             PROG, PROG, PROG, MAX_N);
@@ -80,10 +90,42 @@ static int bad_usage(const char *what, const char *detail)
     return 2;
 }
 
-static int run_one(const bench_workload_t *w, int64_t n)
+/* One workload run as a goroutine: main waits for it on `done`. */
+typedef struct {
+    const bench_workload_t *w;
+    int64_t                 n, elapsed;
+    int                     rc;
+    waitgroup_t             done;
+} body_t;
+
+static void run_body(void *arg)
+{
+    body_t *b = arg;
+    b->rc = b->w->run(b->n, &b->elapsed);
+    waitgroup_done(&b->done);
+}
+
+/* Runs w with size n where the caller chose; 0 or a positive errno. */
+static int run_workload(const bench_workload_t *w, int64_t n, bool on_thread, int64_t *elapsed)
+{
+    if (on_thread)
+        return w->run(n, elapsed);
+    body_t b = {.w = w, .n = n, .elapsed = 0, .rc = 0};
+    waitgroup_init(&b.done);
+    waitgroup_add(&b.done, 1);
+    int rc = go_named("bench main", run_body, &b);
+    if (rc != 0)
+        waitgroup_done(&b.done);
+    waitgroup_wait(&b.done);
+    waitgroup_destroy(&b.done);
+    *elapsed = b.elapsed;
+    return rc != 0 ? rc : b.rc;
+}
+
+static int run_one(const bench_workload_t *w, int64_t n, bool on_thread)
 {
     int64_t elapsed = 0;
-    int     rc = w->run(n, &elapsed);
+    int     rc = run_workload(w, n, on_thread, &elapsed);
     if (rc != 0) {
         fprintf(stderr, "%s: %s failed: %s\n", PROG, w->name, strerror(rc));
         return 1;
@@ -102,10 +144,12 @@ int main(int argc, char **argv)
     static const struct option options[] = {
         {"n", required_argument, NULL, 'n'},
         {"list", no_argument, NULL, 'l'},
+        {"on-thread", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int64_t n = 0; /* 0: each workload's own N */
+    bool    on_thread = false;
     int     opt;
     opterr = 0; /* we word the messages ourselves */
     while ((opt = getopt_long(argc, argv, ":n:h", options, NULL)) != -1) {
@@ -113,6 +157,9 @@ int main(int argc, char **argv)
         case 'n':
             if (cli_parse_int(PROG, "--n", optarg, 1, MAX_N, &n) != 0)
                 return bad_usage(NULL, NULL);
+            break;
+        case 't':
+            on_thread = true;
             break;
         case 'l':
             for (const bench_workload_t *w = bench_workloads; w->name != NULL; w++)
@@ -144,10 +191,10 @@ int main(int argc, char **argv)
     leak_snapshot_t before = leak_snapshot();
     int             status = 0;
     if (chosen != NULL) {
-        status = run_one(chosen, n > 0 ? n : chosen->default_n);
+        status = run_one(chosen, n > 0 ? n : chosen->default_n, on_thread);
     } else if (!memory_only) {
         for (const bench_workload_t *w = bench_workloads; w->name != NULL && status == 0; w++)
-            status = run_one(w, n > 0 ? n : w->default_n);
+            status = run_one(w, n > 0 ? n : w->default_n, on_thread);
     }
     if ((status == 0 && only == NULL) || memory_only)
         status = bench_memory_report(n > 0 ? n : MEMORY_COUNT) != 0;
