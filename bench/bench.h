@@ -98,6 +98,14 @@ void crew_destroy(bench_crew_t *crew);
 int bench_fail(const char *workload, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Adds ` <text>` (printf-style, e.g. "kib_per_goroutine=2.61") to the end
+ * of the running workload's result line. One extra per workload; a second
+ * call replaces the first. */
+void bench_extra(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The extra text of the last workload (empty if none), then forgets it. */
+const char *bench_take_extra(void);
+
 /* A cheap "I am spinning" hint to the CPU (x86 pause, arm yield). */
 static inline void bench_cpu_relax(void)
 {
@@ -120,6 +128,8 @@ int wl_ctx_cancel(int64_t n, int64_t *elapsed_ns);
 int wl_sema_uncontended(int64_t n, int64_t *elapsed_ns);
 int wl_sema_contended(int64_t n, int64_t *elapsed_ns);
 int wl_timers(int64_t n, int64_t *elapsed_ns);
+int wl_spawn(int64_t n, int64_t *elapsed_ns);
+int wl_goroutines_100k(int64_t n, int64_t *elapsed_ns);
 int wl_ref_spsc_ring(int64_t n, int64_t *elapsed_ns);
 int wl_ref_cacheline(int64_t n, int64_t *elapsed_ns);
 int wl_textbook_spsc(int64_t n, int64_t *elapsed_ns);

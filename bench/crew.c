@@ -92,3 +92,23 @@ int bench_fail(const char *workload, int err, const char *fmt, ...)
     va_end(ap);
     return err;
 }
+
+/* Written by the workload, read by main after the workload has returned
+ * (the wait for it orders the two). */
+static char extra[128];
+static char taken[128];
+
+void bench_extra(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(extra, sizeof extra, fmt, ap);
+    va_end(ap);
+}
+
+const char *bench_take_extra(void)
+{
+    snprintf(taken, sizeof taken, "%s", extra);
+    extra[0] = '\0';
+    return taken;
+}

@@ -46,6 +46,9 @@ const bench_workload_t bench_workloads[] = {
     {"ref_spsc_ring", 10000000, wl_ref_spsc_ring, "one int through a lock-free ring (reference)"},
     {"pool16", 1000000, wl_pool16, "one task through a pool of 16 workers"},
     {"timers_100k", 100000, wl_timers, "one time_after armed and released, 100k pending"},
+    {"spawn", 100000, wl_spawn, "one goroutine started and finished (wait group)"},
+    {"goroutines_100k", 100000, wl_goroutines_100k,
+     "one goroutine started, parked and released, all parked at once"},
     {"ref_cacheline", 1000000, wl_ref_cacheline,
      "one cache line to the other core and back (reference)"},
     {"textbook_spsc", 1000000, wl_textbook_spsc,
@@ -132,9 +135,10 @@ static int run_one(const bench_workload_t *w, int64_t n, bool on_thread)
     }
     if (elapsed < 1)
         elapsed = 1; /* a clock tick finer than the work: say 1 ns, not infinity */
-    double ns_per_op = (double)elapsed / (double)n;
-    printf("workload=%s n=%" PRId64 " ns_per_op=%.2f ops_per_s=%.1f\n", w->name, n, ns_per_op,
-           1e9 / ns_per_op);
+    double      ns_per_op = (double)elapsed / (double)n;
+    const char *extra = bench_take_extra();
+    printf("workload=%s n=%" PRId64 " ns_per_op=%.2f ops_per_s=%.1f%s%s\n", w->name, n, ns_per_op,
+           1e9 / ns_per_op, *extra != '\0' ? " " : "", extra);
     fflush(stdout);
     return 0;
 }

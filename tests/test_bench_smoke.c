@@ -7,7 +7,9 @@
  * ops_per_s=<float>`, whose two figures agree with each other. The program
  * checks its own results (every item once, sums right) and exits 1 if they
  * are wrong or if anything was left running, so exit 0 means more than
- * "did not crash". Bad usage must exit 2 with a message.
+ * "did not crash". goroutines_100k adds one field, kib_per_goroutine=,
+ * which must be there and be a sane size. Bad usage must exit 2 with a
+ * message.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -19,9 +21,10 @@
 
 /* Every workload BENCH.md and issue 8 ask for. */
 static const char *const expected_workloads[] = {
-    "buf_spsc", "buf_mpmc",    "unbuf_pingpong",   "select2",        "pool",
-    "pipeline", "ctx_cancel",  "sema_uncontended", "sema_contended", "ref_spsc_ring",
-    "pool16",   "timers_100k", "ref_cacheline",    "textbook_spsc",  "textbook_pingpong",
+    "buf_spsc", "buf_mpmc",        "unbuf_pingpong",   "select2",        "pool",
+    "pipeline", "ctx_cancel",      "sema_uncontended", "sema_contended", "ref_spsc_ring",
+    "pool16",   "timers_100k",     "ref_cacheline",    "textbook_spsc",  "textbook_pingpong",
+    "spawn",    "goroutines_100k",
 };
 #define N_WORKLOADS (sizeof expected_workloads / sizeof expected_workloads[0])
 
@@ -39,6 +42,16 @@ static size_t check_result_line(const char *line, const char *name, long long wa
     int       fields = sscanf(line, "workload=%63[a-z0-9_] n=%lld ns_per_op=%lf ops_per_s=%lf%n",
                               got_name, &n, &ns_per_op, &ops_per_s, &end);
     cr_assert_eq(fields, 4, "malformed line: %s", line);
+    if (strcmp(name, "goroutines_100k") == 0) {
+        /* Resident memory per parked goroutine: at least its bookkeeping,
+         * and far below a whole default stack (64 KiB) or a thread's. */
+        double kib = -1;
+        int    more = -1;
+        cr_assert_eq(sscanf(line + end, " kib_per_goroutine=%lf%n", &kib, &more), 1,
+                     "no kib_per_goroutine= field: %s", line);
+        cr_assert(kib >= 0 && kib < 1024, "kib_per_goroutine=%f", kib);
+        end += more;
+    }
     cr_assert(end > 0 && (line[end] == '\n' || line[end] == '\0'), "junk after the line: %s", line);
     cr_assert_str_eq(got_name, name);
     cr_assert_eq(n, want_n, "n=%lld, expected %lld", n, want_n);
@@ -53,16 +66,22 @@ static size_t check_result_line(const char *line, const char *name, long long wa
     return (size_t)end;
 }
 
-/* Runs one workload with a small N and checks its single line. */
-static void check_workload(const char *name)
+/* Runs one workload with a small N and checks its single line; on_thread:
+ * its main part on the process's main thread (--on-thread). */
+static void check_workload_where(const char *name, bool on_thread)
 {
-    const char  *argv[] = {name, "--n", SMALL_N, NULL};
+    const char  *argv[] = {name, "--n", SMALL_N, on_thread ? "--on-thread" : NULL, NULL};
     run_result_t r = run_program("bench", argv);
     cr_assert_eq(r.exit_code, 0, "bench %s exited %d: %s", name, r.exit_code, r.err);
     size_t len = check_result_line(r.out, name, 1000);
     cr_assert_str_eq(r.out + len, "\n", "more than one line: %s", r.out);
     cr_assert_str_eq(r.err, "", "stderr not empty: %s", r.err);
     run_result_free(&r);
+}
+
+static void check_workload(const char *name)
+{
+    check_workload_where(name, false);
 }
 
 #define WORKLOAD_TEST(name)                                                                        \
@@ -86,6 +105,18 @@ WORKLOAD_TEST(ref_spsc_ring)
 WORKLOAD_TEST(pool16)
 WORKLOAD_TEST(timers_100k)
 WORKLOAD_TEST(ref_cacheline)
+WORKLOAD_TEST(spawn)
+WORKLOAD_TEST(goroutines_100k)
+
+Test(bench_smoke, main_part_on_the_main_thread, .timeout = 60,
+     .description = "--on-thread: the shape before main became a goroutine still runs")
+{
+    support_begin();
+    check_workload_where("unbuf_pingpong", true);
+    check_workload_where("pool", true);
+    check_workload_where("goroutines_100k", true);
+    support_end();
+}
 
 /* Checks the memory report in text: each object once, a positive size. */
 static void check_memory_lines(const char *text)

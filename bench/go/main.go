@@ -47,7 +47,13 @@ var workloads = []workload{
 	{"pool16", 1000000, func(n int64) (time.Duration, error) { return pool(16, n) }, "one task through a pool of 16 workers"},
 	{"timers_100k", 100000, timers, "one timer armed and stopped, 100k pending"},
 	{"ref_cacheline", 1000000, refCacheline, "one cache line to the other core and back (reference)"},
+	{"spawn", 100000, spawn, "one goroutine started and finished (wait group)"},
+	{"goroutines_100k", 100000, goroutines100k, "one goroutine started, parked and released, all parked at once"},
 }
+
+// extra is an optional last field of the running workload's line (as
+// "kib_per_goroutine=2.61"); runOne prints and clears it.
+var extra string
 
 func usage(out io.Writer) {
 	fmt.Fprintf(out, "usage: %s [WORKLOAD] [--n N]\n", prog)
@@ -89,7 +95,12 @@ func runOne(w workload, n int64) bool {
 		elapsed = 1
 	}
 	nsPerOp := float64(elapsed.Nanoseconds()) / float64(n)
-	fmt.Printf("workload=%s n=%d ns_per_op=%.2f ops_per_s=%.1f\n", w.name, n, nsPerOp, 1e9/nsPerOp)
+	tail := ""
+	if extra != "" {
+		tail = " " + extra
+		extra = ""
+	}
+	fmt.Printf("workload=%s n=%d ns_per_op=%.2f ops_per_s=%.1f%s\n", w.name, n, nsPerOp, 1e9/nsPerOp, tail)
 	return true
 }
 
