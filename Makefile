@@ -185,6 +185,7 @@ bench: release
 	@scripts/bench.sh build/bench
 
 bench-go: release
+	@scripts/install-deps.sh go
 	@scripts/bench-go.sh build/bench
 
 # Further targets live in mk/*.mk (stress, fuzz, exercises, ...).

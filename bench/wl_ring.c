@@ -17,6 +17,8 @@
  * cores and a noisy neighbour, pure spinning could starve the other side.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdalign.h>
 
 #include "bench/bench.h"
@@ -108,60 +110,77 @@ int wl_ref_spsc_ring(int64_t n, int64_t *elapsed_ns)
     return 0;
 }
 
-/* ref_cacheline: the floor under every hand-off between two threads. Two
- * threads bounce one word: main stores an odd number and waits for the next
+/* ref_cacheline: the floor under every hand-off between two cores. Two
+ * threads bounce one word: one stores an odd number and waits for the next
  * even one, its partner waits for the odd one and stores the next. One
  * operation is one round trip: the word's cache line goes to the other core
  * and back, nothing else. On a quiet machine with two cores of one chip that
  * takes well under 100 ns; on a VM whose two vCPUs the hypervisor places far
  * apart, several hundred. Printed beside unbuf_pingpong, it says which kind
- * of machine a run had. */
+ * of machine a run had.
+ *
+ * The two are POSIX threads, not goroutines, under either runtime: two
+ * goroutines may share one worker, and then nothing crosses a core. */
 typedef struct {
-    bench_crew_t *crew;
-    atomic_long  *word;
-    int64_t       count;
+    atomic_long *word;
+    int64_t      count;
+    long         first; /* 1: stores the odd numbers; 2: the even ones */
+    atomic_int  *ready; /* both check in before the first store */
 } bouncer_t;
 
 static void wait_for(atomic_long *word, long value)
 {
     unsigned spins = 0;
-    while (atomic_load_explicit(word, memory_order_acquire) != value)
-        wait_a_little(&spins);
-}
-
-static void bounce_back(void *arg)
-{
-    bouncer_t *b = arg;
-    if (crew_wait_start(b->crew)) {
-        for (int64_t i = 0; i < b->count; i++) {
-            wait_for(b->word, 2 * i + 1);
-            atomic_store_explicit(b->word, 2 * i + 2, memory_order_release);
+    while (atomic_load_explicit(word, memory_order_acquire) != value) {
+        if (++spins < SPINS_BEFORE_YIELD) {
+            bench_cpu_relax();
+        } else {
+            spins = 0;
+            sched_yield(); /* a thread of our own: yield the core, not a worker */
         }
     }
-    crew_leave(b->crew);
+}
+
+static void *bounce(void *arg)
+{
+    bouncer_t *b = arg;
+    atomic_fetch_add(b->ready, 1);
+    while (atomic_load(b->ready) < 2)
+        bench_cpu_relax();
+    for (int64_t i = 0; i < b->count; i++) {
+        long mine = 2 * i + b->first;
+        if (b->first == 2)
+            wait_for(b->word, mine - 1);
+        atomic_store_explicit(b->word, mine, memory_order_release);
+        if (b->first == 1)
+            wait_for(b->word, mine + 1);
+    }
+    return NULL;
 }
 
 int wl_ref_cacheline(int64_t n, int64_t *elapsed_ns)
 {
-    bench_crew_t crew;
-    if (crew_init(&crew) != 0)
-        return bench_fail("ref_cacheline", ENOMEM, "out of memory");
-    alignas(64) atomic_long word; /* on this stack: the partner is joined before we return */
+    alignas(64) atomic_long word; /* on this stack: both threads are joined before we return */
     atomic_init(&word, 0);
-    bouncer_t partner = {&crew, &word, n};
-    if (crew_go(&crew, "bouncer", bounce_back, &partner) != 0) {
-        crew_abort(&crew);
-        crew_destroy(&crew);
-        return bench_fail("ref_cacheline", EAGAIN, "cannot start the partner");
+    atomic_int ready = 0;
+    bouncer_t  sides[2] = {{&word, n, 1, &ready}, {&word, n, 2, &ready}};
+    pthread_t  threads[2];
+    int64_t    t0 = time_now(); /* thread start is timed: microseconds against n round trips */
+    for (int i = 0; i < 2; i++) {
+        int rc = pthread_create(&threads[i], NULL, bounce, &sides[i]);
+        if (rc != 0) {
+            if (i == 1) { /* the first one waits for a partner that will not come */
+                atomic_fetch_add(&ready, 1);
+                sides[0].count = 0;
+                pthread_join(threads[0], NULL);
+            }
+            return bench_fail("ref_cacheline", rc, "cannot start the threads");
+        }
     }
-    int64_t t0 = crew_start(&crew);
-    for (int64_t i = 0; i < n; i++) {
-        atomic_store_explicit(&word, 2 * i + 1, memory_order_release);
-        wait_for(&word, 2 * i + 2);
-    }
-    int64_t t1 = time_now();
-    crew_join(&crew);
-    crew_destroy(&crew);
-    *elapsed_ns = t1 - t0;
+    go_blocking_begin(); /* pthread_join blocks in the kernel */
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    go_blocking_end();
+    *elapsed_ns = time_now() - t0;
     return 0;
 }
