@@ -195,6 +195,8 @@ void go_wait_begin(wait_reason_t reason, uint64_t chan_id, size_t elem_size, siz
     goroutine_t *g = go_self();
     if (g == NULL || g->wait_depth++ > 0)
         return;
+    g->waits++;
+    g->last_wait = reason;
     atomic_store_explicit(&g->wait_chan_id, chan_id, memory_order_relaxed);
     atomic_store_explicit(&g->wait_elem_size, elem_size, memory_order_relaxed);
     atomic_store_explicit(&g->wait_cap, cap, memory_order_relaxed);

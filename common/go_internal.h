@@ -41,6 +41,11 @@ typedef struct goroutine {
     atomic_int           wait_reason;
     atomic_uint_fast64_t wait_chan_id;
     atomic_size_t        wait_elem_size, wait_cap, wait_cases;
+    /* Owner only, for the tracer (trace.c reads them on the same thread
+     * to tell what a waiting span waited on): outermost waits begun so
+     * far, and the reason of the latest. Two plain stores per wait. */
+    uint64_t      waits;
+    wait_reason_t last_wait;
 
     /* Asleep in the kernel on a parker: under sleep_lock. */
     lock_t    sleep_lock;

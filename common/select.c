@@ -168,11 +168,15 @@ static void leave_queues(select_plan_t *p, chan_case_t *cases)
 static int select_wait(select_plan_t *p, chan_case_t *cases, wakelist_t *wake)
 {
     select_wait_t sw = {.winner = NULL};
+    trace_party_t me = trace_flow_self(); /* each case's hand-off names us */
     for (size_t i = 0; i < p->active; i++) {
         size_t    k = p->poll_order[i]; /* random queue order among same-channel cases */
         waiter_t *w = &p->waiters[k];
-        *w =
-            (waiter_t){.parker = &sw.parker, .select = &sw, .elem = cases[k].elem, .case_index = k};
+        *w = (waiter_t){.parker = &sw.parker,
+                        .select = &sw,
+                        .elem = cases[k].elem,
+                        .case_index = k,
+                        .party = me};
         waitq_push(queue_of(&cases[k]), w);
         chan_sync_flags(cases[k].chan);
     }

@@ -41,6 +41,7 @@ static trace_buf_t              **buffers_tail = &buffers; /* under list_lock */
 static int64_t                    epoch;                   /* time zero; under list_lock */
 static bool                       epoch_set;               /* under list_lock */
 static atomic_uint_fast64_t       dropped;
+static atomic_uint_fast64_t       events_dropped; /* channel events (trace_flow.c) */
 static pthread_once_t             key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t              exit_key;
 static bool                       exit_key_made;
@@ -48,8 +49,11 @@ static _Thread_local trace_buf_t *self;
 
 /* ------------------------------------------------------------ recording */
 
-/* Adds the innermost open span to the finished ones, ending it at `now`. */
-static void close_innermost(trace_buf_t *b, int64_t now)
+/* Adds the innermost open span to the finished ones, ending it at `now`.
+ * g: the calling goroutine's record, if the caller is the buffer's own
+ * thread and it is known (else NULL): a waiting span that saw it begin a
+ * core wait is marked with what it last waited on. */
+static void close_innermost(trace_buf_t *b, int64_t now, const goroutine_t *g)
 {
     b->depth--;
     if (b->depth >= TRACE_MAX_DEPTH)
@@ -57,6 +61,9 @@ static void close_innermost(trace_buf_t *b, int64_t now)
     span_t span = b->open[b->depth];
     span.end = now;
     span.parent_kind = b->depth > 0 ? b->open[b->depth - 1].kind : -1;
+    span.reason = WAIT_NONE;
+    if (span.kind == TRACE_WAIT && g != NULL && g->waits != b->open_waits[b->depth])
+        span.reason = (int8_t)g->last_wait;
     if (b->count == b->cap) {
         size_t  cap = b->cap ? 2 * b->cap : 64;
         span_t *grown = cap <= TRACE_MAX_SPANS ? realloc(b->spans, cap * sizeof *grown) : NULL;
@@ -78,7 +85,7 @@ static void thread_exited(void *p)
     pthread_mutex_lock(&b->lock);
     int64_t now = time_now();
     while (b->depth > 0)
-        close_innermost(b, now);
+        close_innermost(b, now, NULL); /* the goroutine's record may be gone */
     b->exited = true;
     pthread_mutex_unlock(&b->lock);
     self = NULL;
@@ -115,9 +122,7 @@ static uint64_t track_order(void)
     return gettid() == getpid() ? 1 : atomic_fetch_add(&strangers, 1);
 }
 
-/* The calling thread's buffer, made and registered on first use; NULL if
- * out of memory. */
-static trace_buf_t *self_buffer(void)
+trace_buf_t *trace_self_buffer(void)
 {
     if (self != NULL)
         return self;
@@ -146,12 +151,13 @@ void trace_begin_(trace_kind_t kind, const char *fmt, ...)
     vsnprintf(name, sizeof name, fmt, args);
     va_end(args);
 
-    trace_buf_t *b = self_buffer();
+    trace_buf_t *b = trace_self_buffer();
     if (b == NULL) {
         atomic_fetch_add(&dropped, 1);
         return;
     }
-    int64_t now = time_now();
+    goroutine_t *g = go_self_if_known();
+    int64_t      now = time_now();
     pthread_mutex_lock(&b->lock);
     /* A reset may have run since the caller looked: then this begin is one
      * of those made while tracing was off, and so is its end. */
@@ -161,6 +167,7 @@ void trace_begin_(trace_kind_t kind, const char *fmt, ...)
             span->start = now;
             span->kind = (int8_t)kind;
             memcpy(span->name, name, sizeof name);
+            b->open_waits[b->depth] = g != NULL ? g->waits : 0;
         } else {
             atomic_fetch_add(&dropped, 1);
         }
@@ -181,13 +188,13 @@ void trace_end_(void)
     int64_t now = time_now();
     pthread_mutex_lock(&b->lock);
     if (b->depth > 0)
-        close_innermost(b, now);
+        close_innermost(b, now, go_self_if_known());
     pthread_mutex_unlock(&b->lock);
 }
 
 void trace_thread_name_(const char *name)
 {
-    trace_buf_t *b = self_buffer();
+    trace_buf_t *b = trace_self_buffer();
     if (b == NULL || name == NULL)
         return;
     pthread_mutex_lock(&b->lock);
@@ -218,6 +225,10 @@ void trace_reset(void)
         free(b->spans);
         b->spans = NULL;
         b->count = b->cap = 0;
+        free(b->events);
+        b->events = NULL;
+        b->nevents = b->events_cap = 0;
+        b->touched = false;
         b->depth = 0;
         b->first = NOTHING_YET;
         b->name[0] = '\0';
@@ -233,6 +244,7 @@ void trace_reset(void)
     buffers_tail = link;
     epoch_set = false;
     atomic_store(&dropped, 0);
+    atomic_store(&events_dropped, 0);
     pthread_mutex_unlock(&list_lock);
 }
 
@@ -246,20 +258,22 @@ trace_stats_t trace_stats(void)
         stats.threads += b->first != NOTHING_YET;
         stats.spans += b->count;
         stats.open += (size_t)(b->depth < TRACE_MAX_DEPTH ? b->depth : TRACE_MAX_DEPTH);
-        stats.bytes += sizeof *b + b->cap * sizeof(span_t);
+        stats.events += b->nevents;
+        stats.bytes += sizeof *b + b->cap * sizeof(span_t) + b->events_cap * sizeof(trace_event_t);
         pthread_mutex_unlock(&b->lock);
     }
     stats.dropped = atomic_load(&dropped);
+    stats.events_dropped = atomic_load(&events_dropped);
     pthread_mutex_unlock(&list_lock);
     return stats;
 }
 
 /* ------------------------------------------------------------ the view */
 
-/* The buffers with something in them, in track order (see track_order).
- * Caller holds list_lock and frees *out. Returns the count (0 if none, or
- * no memory). */
-static size_t collect_tracks(track_t **out)
+/* The buffers with something in them (a span, or unless spans_only a
+ * part in a channel event), in track order (see track_order). Caller holds
+ * list_lock and frees *out. Returns the count (0 if none, or no memory). */
+static size_t collect_tracks(track_t **out, bool spans_only)
 {
     size_t n = 0, all = 0;
     for (trace_buf_t *b = buffers; b != NULL; b = b->next)
@@ -268,8 +282,9 @@ static size_t collect_tracks(track_t **out)
     for (trace_buf_t *b = buffers; tracks != NULL && b != NULL; b = b->next) {
         pthread_mutex_lock(&b->lock);
         track_t track = {b, b->order, b->first};
+        bool    touched = b->touched;
         pthread_mutex_unlock(&b->lock);
-        if (track.first == NOTHING_YET)
+        if (track.first == NOTHING_YET && (spans_only || !touched))
             continue;
         size_t i = n++; /* insertion sort: stable, and n is small */
         for (; i > 0 && tracks[i - 1].order > track.order; i--)
@@ -280,12 +295,12 @@ static size_t collect_tracks(track_t **out)
     return n;
 }
 
-void trace_view_open(trace_view_t *view)
+void trace_view_open(trace_view_t *view, bool spans_only)
 {
     pthread_mutex_lock(&list_lock);
     view->now = time_now();
     view->epoch = epoch;
-    view->count = collect_tracks(&view->tracks);
+    view->count = collect_tracks(&view->tracks, spans_only);
 }
 
 void trace_view_close(trace_view_t *view)
@@ -299,6 +314,16 @@ void trace_view_close(trace_view_t *view)
 uint64_t trace_dropped(void)
 {
     return atomic_load(&dropped);
+}
+
+uint64_t trace_events_dropped(void)
+{
+    return atomic_load(&events_dropped);
+}
+
+void trace_count_dropped_event(void)
+{
+    atomic_fetch_add(&events_dropped, 1);
 }
 
 const char *trace_track_name(const trace_buf_t *b, size_t track, char *fallback, size_t size)

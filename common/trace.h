@@ -51,6 +51,7 @@
 #define TRACE_THREAD_NAME 48  /* a track's name, NUL included */
 #define TRACE_MAX_DEPTH 8     /* open spans per thread; deeper ones are dropped */
 #define TRACE_MAX_SPANS 65536 /* finished spans kept per thread */
+#define TRACE_MAX_EVENTS 65536 /* channel events (hand-offs, closes) kept per thread */
 
 typedef enum {
     TRACE_BUSY = 0, /* doing work: '#' on the timeline */
@@ -100,6 +101,8 @@ typedef struct {
     size_t   open;    /* spans begun and not yet ended (kept ones only) */
     uint64_t dropped; /* spans lost: buffer full, nested too deep, or out of memory */
     size_t   bytes;   /* memory held by the buffers */
+    size_t   events;  /* channel events kept: hand-offs (or their halves), closes, cancels */
+    uint64_t events_dropped; /* channel events lost: buffer full or out of memory */
 } trace_stats_t;
 trace_stats_t trace_stats(void);
 

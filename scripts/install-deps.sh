@@ -7,10 +7,30 @@
 # Otherwise it says what is missing and installs the Debian/Ubuntu packages
 # with apt-get (through sudo when not root). Without root or sudo it prints
 # the command to run and exits 1.
+#
+#   scripts/install-deps.sh chromium   also headless Chromium (Debian's
+#                                      `chromium` package), which only
+#                                      `make check-html` and `make pictures` need
 set -euo pipefail
 
 missing=()   # what is missing, for the message
 packages=()  # the Debian packages that bring it
+
+for extra in "$@"; do
+    case "$extra" in
+    chromium)
+        if ! command -v chromium >/dev/null; then
+            missing+=("headless Chromium")
+            packages+=(chromium)
+        fi
+        ;;
+    *)
+        echo "install-deps: unknown extra '$extra' (known: chromium)" >&2
+        echo "usage: scripts/install-deps.sh [chromium]" >&2
+        exit 2
+        ;;
+    esac
+done
 
 if ! command -v cc >/dev/null && ! command -v gcc >/dev/null; then
     missing+=("a C compiler")
