@@ -21,6 +21,7 @@
  */
 #include "common/trace.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -61,6 +62,7 @@ static void close_innermost(trace_buf_t *b, int64_t now, const goroutine_t *g)
     span_t span = b->open[b->depth];
     span.end = now;
     span.parent_kind = b->depth > 0 ? b->open[b->depth - 1].kind : -1;
+    span.depth = (int8_t)b->depth;
     span.reason = WAIT_NONE;
     if (span.kind == TRACE_WAIT && g != NULL && g->waits != b->open_waits[b->depth])
         span.reason = (int8_t)g->last_wait;
@@ -334,25 +336,57 @@ const char *trace_track_name(const trace_buf_t *b, size_t track, char *fallback,
     return fallback;
 }
 
+int trace_write_path(const char *path, int (*write_to)(FILE *out))
+{
+    FILE *out = fopen(path, "w");
+    if (out == NULL)
+        return errno;
+    int err = write_to(out);
+    if (fclose(out) != 0 && err == 0)
+        err = errno;
+    return err;
+}
+
 /* ------------------------------------------------------------ the end of a program */
 
-int trace_finish(const char *prog, const char *json_path, FILE *timeline)
+/* Writes one file output and says where on stdout ("<Title> written to
+ * PATH (hint)"), or why not on stderr. */
+static int finish_file(const char *prog, const char *path, int (*write)(const char *),
+                       const char *what, const char *title, const char *hint)
+{
+    int err = write(path);
+    if (err != 0)
+        fprintf(stderr, "%s: cannot write the %s to %s: %s\n", prog, what, path, strerror(err));
+    else
+        printf("%s written to %s (%s)\n", title, path, hint);
+    return err;
+}
+
+int trace_finish_outputs(const char *prog, const trace_outputs_t *o)
 {
     if (!trace_enabled())
         return 0;
-    int err = 0;
-    if (timeline != NULL) {
-        trace_print_timeline(timeline, 100);
-        fflush(timeline);
+    int err = 0, rc;
+    if (o->timeline != NULL) {
+        trace_print_timeline(o->timeline, 100);
+        fflush(o->timeline);
     }
-    if (json_path != NULL) {
-        err = trace_write_json(json_path);
-        if (err != 0)
-            fprintf(stderr, "%s: cannot write the trace to %s: %s\n", prog, json_path,
-                    strerror(err));
-        else
-            printf("Trace written to %s (open it in https://ui.perfetto.dev)\n", json_path);
+    if (o->json != NULL) {
+        rc = finish_file(prog, o->json, trace_write_json, "trace", "Trace",
+                         "open it in https://ui.perfetto.dev");
+        err = err ? err : rc;
+    }
+    if (o->html != NULL) {
+        rc = finish_file(prog, o->html, trace_write_html, "timeline page", "Timeline page",
+                         "open it in any browser; it needs no network");
+        err = err ? err : rc;
     }
     trace_reset();
     return err;
+}
+
+int trace_finish(const char *prog, const char *json_path, FILE *timeline)
+{
+    trace_outputs_t outputs = {.json = json_path, .timeline = timeline};
+    return trace_finish_outputs(prog, &outputs);
 }

@@ -120,6 +120,25 @@ trace_stats_t trace_stats(void);
 int trace_write_json(const char *path);
 int trace_write_json_to(FILE *out);
 
+/* Most spans, arrows and marks one page holds (see trace_write_html). */
+#define TRACE_HTML_MAX_ITEMS 10000
+
+/* Writes the trace as one self-contained HTML page that any browser opens
+ * from disk, with no network: one lane per track (the same tracks, in the
+ * same order, as trace_write_json), each span a bar (busy green, waiting
+ * coloured by what the goroutine waited on: channel receive or send,
+ * select, wait group, semaphore, or none of those, e.g. a sleep), an arrow
+ * for every channel hand-off from the sender's lane where the send began
+ * to the receiver's lane where it took that value (buffered or not), a
+ * bar for every close and a diamond for every canceled context (where the
+ * cancellation started). Hovering shows details; the wheel zooms, dragging
+ * pans. Names are escaped: a goroutine called "<b>" shows as that text.
+ * At most TRACE_HTML_MAX_ITEMS items go in, the earliest; the page says
+ * how many it left out, and how many the recorder dropped. Returns 0, or
+ * the errno of the failed write; the path form creates or truncates. */
+int trace_write_html(const char *path);
+int trace_write_html_to(FILE *out);
+
 /* Draws the ASCII timeline: a header line, one row per track (its name,
  * then time across: '#' busy, '.' waiting, ' ' not started yet, returned or
  * outside any span; the innermost span wins, and within one column the kind
@@ -136,6 +155,17 @@ void trace_print_timeline(FILE *out, int width);
  * the errno of the failed write. Does nothing (returns 0) if tracing was
  * never enabled. */
 int trace_finish(const char *prog, const char *json_path, FILE *timeline);
+
+/* The same with every output: NULL fields are not written. The page goes
+ * to html ("Timeline page written to PATH ..." on stdout); a failure to
+ * write one output does not stop the others, and the first error is
+ * returned. */
+typedef struct {
+    const char *json;     /* Chrome trace JSON, or NULL */
+    const char *html;     /* the timeline page, or NULL */
+    FILE       *timeline; /* the ASCII timeline, or NULL */
+} trace_outputs_t;
+int trace_finish_outputs(const char *prog, const trace_outputs_t *outputs);
 
 /* The functions behind the macros: call the macros instead. */
 void trace_begin_(trace_kind_t kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

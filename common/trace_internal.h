@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/trace.h"
 
@@ -25,6 +26,7 @@ typedef struct {
     int64_t start, end; /* time_now(); end unused while the span is open */
     int8_t  kind;
     int8_t  parent_kind; /* the kind of the span it nests in; -1 for none */
+    int8_t  depth;       /* spans it nests in (0: outermost) */
     int8_t  reason;      /* a finished wait span: what the thread last waited on
                           * inside it (a wait_reason_t), or 0 (WAIT_NONE): no
                           * core wait, e.g. a sleep */
@@ -104,6 +106,10 @@ uint64_t trace_dropped(void);
 /* Channel events dropped since the last reset (a thread's buffer full or
  * out of memory). */
 uint64_t trace_events_dropped(void);
+
+/* Creates or truncates the file at path and fills it with write_to.
+ * Returns 0 or the errno of the failed open, write or close. */
+int trace_write_path(const char *path, int (*write_to)(FILE *out));
 
 /* Counts one channel event as dropped. */
 void trace_count_dropped_event(void);

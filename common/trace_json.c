@@ -170,11 +170,5 @@ int trace_write_json_to(FILE *out)
 
 int trace_write_json(const char *path)
 {
-    FILE *out = fopen(path, "w");
-    if (out == NULL)
-        return errno;
-    int err = trace_write_json_to(out);
-    if (fclose(out) != 0 && err == 0)
-        err = errno;
-    return err;
+    return trace_write_path(path, trace_write_json_to);
 }
