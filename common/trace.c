@@ -194,6 +194,20 @@ void trace_end_(void)
     pthread_mutex_unlock(&b->lock);
 }
 
+uint64_t trace_self_touch(void)
+{
+    trace_buf_t *b = trace_self_buffer();
+    if (b == NULL)
+        return 0;
+    pthread_mutex_lock(&b->lock);
+    b->touched = true;
+    if (b->name[0] == '\0')
+        default_name(b->name, sizeof b->name);
+    uint64_t order = b->order;
+    pthread_mutex_unlock(&b->lock);
+    return order;
+}
+
 void trace_thread_name_(const char *name)
 {
     trace_buf_t *b = trace_self_buffer();

@@ -59,14 +59,8 @@ static void record(const trace_event_t *e)
 
 trace_party_t trace_flow_self_(void)
 {
-    trace_buf_t *b = trace_self_buffer();
-    if (b == NULL)
-        return (trace_party_t){0, 0};
-    pthread_mutex_lock(&b->lock);
-    b->touched = true; /* a lane even if it never traces a span */
-    uint64_t order = b->order;
-    pthread_mutex_unlock(&b->lock);
-    return (trace_party_t){order, time_now()};
+    uint64_t order = trace_self_touch();
+    return (trace_party_t){order, order ? time_now() : 0};
 }
 
 void trace_flow_send_(uint64_t chan, size_t elem_size, size_t position,

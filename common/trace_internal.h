@@ -118,6 +118,11 @@ void trace_count_dropped_event(void);
  * out of memory. */
 trace_buf_t *trace_self_buffer(void);
 
+/* Marks the calling thread's buffer as taking part in channel events (a
+ * lane even without a span; named as a span would name it) and returns its
+ * track order; 0 if out of memory. */
+uint64_t trace_self_touch(void);
+
 /* A value's trip from one track to another, as the outputs draw it. */
 typedef struct {
     uint64_t chan;
