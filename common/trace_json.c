@@ -80,8 +80,10 @@ static void json_flow_end(const json_out_t *j, const trace_handoff_t *h, size_t 
     fprintf(j->out,
             ",\"dur\":0,\"pid\":%d,\"tid\":%zu,\"args\":{\"chan\":%llu,\"bytes\":%u}}", j->pid,
             tid, (unsigned long long)h->chan, (unsigned)h->elem_size);
-    fprintf(j->out, ",\n{\"name\":\"handoff\",\"cat\":\"handoff\",\"ph\":\"%s\",%s\"id\":%zu,\"ts\":",
-            start ? "s" : "f", start ? "" : "\"bp\":\"e\",", id);
+    fprintf(j->out,
+            ",\n{\"name\":\"chan #%llu\",\"cat\":\"handoff\",\"ph\":\"%s\",%s\"id\":%zu,"
+            "\"ts\":",
+            (unsigned long long)h->chan, start ? "s" : "f", start ? "" : "\"bp\":\"e\",", id);
     json_us(j->out, ts);
     fprintf(j->out, ",\"pid\":%d,\"tid\":%zu}", j->pid, tid);
 }
