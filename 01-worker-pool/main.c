@@ -3,7 +3,7 @@
  * and a shutdown that loses nothing.
  *
  *     ./build/01-worker-pool [--workers N] [--tasks N] [--queue N] [--work-ms MS]
- *                            [--timeline] [--trace FILE] [--leak]
+ *                            [--timeline] [--trace FILE] [--html FILE] [--leak]
  *
  * The article's scenario: 3 workers, 10 tasks, a queue of 100; each task
  * "works" by sleeping (300 ms here, so a run takes about a second). A
@@ -17,7 +17,8 @@
  * the queue and the results buffer hold together (try --queue 1 with the
  * submit loop moved into main).
  *
- * --timeline and --trace FILE show the run as spans per goroutine (see
+ * --timeline, --trace FILE and --html FILE show the run as spans per
+ * goroutine, the page with an arrow per hand-off (see
  * common/trace.h). --leak runs the article's pool instead, with its first
  * bug kept on purpose (each worker offers its channel only once), to show
  * what the exit-time leak check reports.
@@ -51,6 +52,7 @@ struct job {
 struct settings {
     int64_t     workers, tasks, queue, work_ms;
     const char *trace_path;  /* --trace FILE, or NULL */
+    const char *html_path;   /* --html FILE, or NULL */
     bool        timeline;    /* --timeline */
     bool        leak;        /* --leak */
     bool        article_bug; /* --article-bug: --leak, and main waits for ever */
@@ -130,6 +132,8 @@ static void usage(FILE *out, const char *prog)
             "      --timeline    at exit, draw what each goroutine did over time\n"
             "      --trace FILE  at exit, write the spans as Chrome trace JSON to FILE\n"
             "                    (open it in https://ui.perfetto.dev)\n"
+            "      --html FILE   at exit, write the timeline as a web page to FILE\n"
+            "                    (goroutines, an arrow per hand-off; opens offline)\n"
             "      --leak        run the article's pool, whose workers offer their channel\n"
             "                    only once, to see the leak check name what is stuck\n"
             "      --article-bug the same pool, but main waits for ever, as the article's\n"
@@ -145,7 +149,7 @@ static void usage(FILE *out, const char *prog)
  * after printing what was wrong. */
 static int parse_args(int argc, char **argv, const char *prog, struct settings *s)
 {
-    enum { OPT_TIMELINE = 256, OPT_TRACE, OPT_LEAK, OPT_ARTICLE_BUG };
+    enum { OPT_TIMELINE = 256, OPT_TRACE, OPT_HTML, OPT_LEAK, OPT_ARTICLE_BUG };
     static const struct option options[] = {
         {"workers", required_argument, NULL, 'w'},
         {"tasks", required_argument, NULL, 't'},
@@ -153,6 +157,7 @@ static int parse_args(int argc, char **argv, const char *prog, struct settings *
         {"work-ms", required_argument, NULL, 'm'},
         {"timeline", no_argument, NULL, OPT_TIMELINE},
         {"trace", required_argument, NULL, OPT_TRACE},
+        {"html", required_argument, NULL, OPT_HTML},
         {"leak", no_argument, NULL, OPT_LEAK},
         {"article-bug", no_argument, NULL, OPT_ARTICLE_BUG},
         {"help", no_argument, NULL, 'h'},
@@ -180,6 +185,9 @@ static int parse_args(int argc, char **argv, const char *prog, struct settings *
             break;
         case OPT_TRACE:
             s->trace_path = optarg;
+            break;
+        case OPT_HTML:
+            s->html_path = optarg;
             break;
         case OPT_LEAK:
             s->leak = true;
@@ -390,7 +398,7 @@ int main(int argc, char **argv)
             usage(stderr, prog);
         return parsed == 2 ? 2 : 0;
     }
-    if (s.timeline || s.trace_path != NULL)
+    if (s.timeline || s.trace_path != NULL || s.html_path != NULL)
         trace_enable();
     printf("Starting %" PRId64 " workers for %" PRId64 " tasks (queue %" PRId64 ", %" PRId64
            " ms of work each)\n",
@@ -399,7 +407,8 @@ int main(int argc, char **argv)
     int status = s.leak ? run_leaky(&s, prog) : run(&s, prog);
 
     fflush(stdout);
-    if (trace_finish(prog, s.trace_path, s.timeline ? stdout : NULL) != 0)
+    if (trace_finish_outputs(prog, &(trace_outputs_t){s.trace_path, s.html_path,
+                                                      s.timeline ? stdout : NULL}) != 0)
         status = 1;
     /* The lesson's last check: everything started above has ended. */
     fflush(stdout);

@@ -10,7 +10,8 @@
  * At the end the program checks that every goroutine returned and every
  * allocation was freed, and exits 1 naming what is still running if not.
  *
- * --timeline and --trace FILE show the run as spans per goroutine (see
+ * --timeline, --trace FILE and --html FILE show the run as spans per
+ * goroutine, the page with an arrow per hand-off (see
  * common/trace.h). --leak runs the article's workers instead, which never
  * close their result channels, to show what the leak check reports.
  */
@@ -36,6 +37,7 @@ typedef struct {
     int64_t     work_ms;
     bool        ordered;
     const char *trace_path;  /* --trace FILE, or NULL */
+    const char *html_path;   /* --html FILE, or NULL */
     bool        timeline;    /* --timeline */
     bool        leak;        /* --leak */
     bool        article_bug; /* --article-bug: --leak, and main waits for ever */
@@ -56,6 +58,8 @@ static void usage(FILE *to, const char *prog)
             "      --timeline    at exit, draw what each goroutine did over time\n"
             "      --trace FILE  at exit, write the spans as Chrome trace JSON to FILE\n"
             "                    (open it in https://ui.perfetto.dev)\n"
+            "      --html FILE   at exit, write the timeline as a web page to FILE\n"
+            "                    (goroutines, an arrow per hand-off; opens offline)\n"
             "      --leak        run the article's workers, which never close their result\n"
             "                    channels, to see the leak check name what is stuck\n"
             "      --article-bug the article's program exactly: main ranges over the merged\n"
@@ -71,7 +75,7 @@ static void usage(FILE *to, const char *prog)
  * --help, 2 after bad input, with the reason and the usage on stderr). */
 static int parse_options(int argc, char **argv, const char *prog, options_t *opt)
 {
-    enum { OPT_TIMELINE = 256, OPT_TRACE, OPT_LEAK, OPT_ARTICLE_BUG };
+    enum { OPT_TIMELINE = 256, OPT_TRACE, OPT_HTML, OPT_LEAK, OPT_ARTICLE_BUG };
     static const struct option longopts[] = {
         {"workers", required_argument, NULL, 'w'},
         {"jobs", required_argument, NULL, 'j'},
@@ -79,6 +83,7 @@ static int parse_options(int argc, char **argv, const char *prog, options_t *opt
         {"ordered", no_argument, NULL, 'o'},
         {"timeline", no_argument, NULL, OPT_TIMELINE},
         {"trace", required_argument, NULL, OPT_TRACE},
+        {"html", required_argument, NULL, OPT_HTML},
         {"leak", no_argument, NULL, OPT_LEAK},
         {"article-bug", no_argument, NULL, OPT_ARTICLE_BUG},
         {"help", no_argument, NULL, 'h'},
@@ -108,6 +113,9 @@ static int parse_options(int argc, char **argv, const char *prog, options_t *opt
             break;
         case OPT_TRACE:
             opt->trace_path = optarg;
+            break;
+        case OPT_HTML:
+            opt->html_path = optarg;
             break;
         case OPT_LEAK:
             opt->leak = true;
@@ -366,7 +374,7 @@ int main(int argc, char **argv)
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* watch it live even through a pipe */
     leak_snapshot_t before = leak_snapshot();
-    if (opt.timeline || opt.trace_path != NULL)
+    if (opt.timeline || opt.trace_path != NULL || opt.html_path != NULL)
         trace_enable();
 
     printf("Fan-out: %" PRId64 " workers, %" PRId64 " jobs, %" PRId64
@@ -375,7 +383,8 @@ int main(int argc, char **argv)
     int err = opt.leak ? run_leaky(&opt) : run(&opt);
     if (err != 0)
         fprintf(stderr, "%s: cannot start: %s\n", prog, strerror(err));
-    if (trace_finish(prog, opt.trace_path, opt.timeline ? stdout : NULL) != 0 && err == 0)
+    if (trace_finish_outputs(prog, &(trace_outputs_t){opt.trace_path, opt.html_path,
+                                                      opt.timeline ? stdout : NULL}) != 0 && err == 0)
         err = EIO;
 
     if (leak_check(&before, 0, stderr) != 0) {

@@ -8,7 +8,8 @@
  * that a fair (FIFO) semaphore does not starve it; --timeout-ms bounds the
  * waiting with a context; --channel uses the buffered-channel semaphore.
  *
- * --timeline and --trace FILE show the run as spans per goroutine (see
+ * --timeline, --trace FILE and --html FILE show the run as spans per
+ * goroutine, the page with an arrow per hand-off (see
  * common/trace.h). --leak runs tasks whose error path returns without
  * giving the slot back, to show what the leak check reports.
  *
@@ -48,6 +49,7 @@ typedef struct {
     bool        weighted;
     bool        channel;
     const char *trace_path; /* --trace FILE, or NULL */
+    const char *html_path;  /* --html FILE, or NULL */
     bool        timeline;   /* --timeline */
     bool        leak;       /* --leak */
 } options_t;
@@ -69,6 +71,8 @@ static void usage(FILE *out, const char *prog)
             "  --timeline       at exit, draw what each goroutine did over time\n"
             "  --trace FILE     at exit, write the spans as Chrome trace JSON to FILE\n"
             "                   (open it in https://ui.perfetto.dev)\n"
+            "  --html FILE      at exit, write the timeline as a web page to FILE\n"
+            "                   (goroutines, an arrow per hand-off; opens offline)\n"
             "  --leak           run tasks whose error path forgets to release the slot,\n"
             "                   to see the leak check name the tasks left waiting\n"
             "  --help           show this help and exit\n"
@@ -89,6 +93,7 @@ static int parse(int argc, char **argv, options_t *opt, bool *help)
         {"channel", no_argument, NULL, 'c'},
         {"timeline", no_argument, NULL, 'T'},
         {"trace", required_argument, NULL, 'f'},
+        {"html", required_argument, NULL, 'H'},
         {"leak", no_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -123,6 +128,9 @@ static int parse(int argc, char **argv, options_t *opt, bool *help)
             break;
         case 'f':
             opt->trace_path = optarg;
+            break;
+        case 'H':
+            opt->html_path = optarg;
             break;
         case 'L':
             opt->leak = true;
@@ -332,13 +340,14 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0); /* show each step as it happens, even in a pipe */
 
     leak_snapshot_t snap = leak_snapshot();
-    if (opt.timeline || opt.trace_path != NULL)
+    if (opt.timeline || opt.trace_path != NULL || opt.html_path != NULL)
         trace_enable();
     int err = opt.leak ? run_leaky(&opt) : run(&opt);
     if (err != 0)
         fprintf(stderr, "%s: %s\n", prog, strerror(err));
     fflush(stdout);
-    if (trace_finish(prog, opt.trace_path, opt.timeline ? stdout : NULL) != 0 && err == 0)
+    if (trace_finish_outputs(prog, &(trace_outputs_t){opt.trace_path, opt.html_path,
+                                                      opt.timeline ? stdout : NULL}) != 0 && err == 0)
         err = EIO;
 
     fflush(stdout);

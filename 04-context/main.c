@@ -18,7 +18,8 @@
  * channels. At the end it proves that every goroutine returned, every timer
  * was disarmed and every allocation was freed.
  *
- * --timeline and --trace FILE show the run as spans per goroutine (see
+ * --timeline, --trace FILE and --html FILE show the run as spans per
+ * goroutine, the page with an arrow per hand-off (see
  * common/trace.h). --leak runs two classic context mistakes instead (a
  * context never canceled, a timer never released) to show what the leak
  * check reports.
@@ -43,6 +44,7 @@ struct config {
     duration_t  cancel_after; /* when main cancels (examples 1 and 3) */
     duration_t  timeout;      /* the timeout of examples 2 and 4 */
     const char *trace_path;   /* --trace FILE, or NULL */
+    const char *html_path;    /* --html FILE, or NULL */
     bool        timeline;     /* --timeline */
     bool        leak;         /* --leak */
 };
@@ -73,6 +75,8 @@ static const char usage_text[] =
     "  --timeline           at exit, draw what each goroutine did over time\n"
     "  --trace FILE         at exit, write the spans as Chrome trace JSON to FILE\n"
     "                       (open it in https://ui.perfetto.dev)\n"
+    "  --html FILE          at exit, write the timeline as a web page to FILE\n"
+    "                       (goroutines, an arrow per hand-off; opens offline)\n"
     "  --leak               instead of the examples, forget a cancel and a timer,\n"
     "                       to see the leak check name what is left behind\n"
     "  -h, --help           print this help and exit\n"
@@ -379,13 +383,14 @@ static void usage(FILE *out, const char *prog)
 /* Parses the command line into cfg. Returns -1 to go on, else an exit status. */
 static int parse_args(int argc, char **argv, const char *prog, struct config *cfg)
 {
-    enum { OPT_TASK = 1, OPT_CANCEL_AFTER, OPT_TIMEOUT, OPT_TIMELINE, OPT_TRACE, OPT_LEAK };
+    enum { OPT_TASK = 1, OPT_CANCEL_AFTER, OPT_TIMEOUT, OPT_TIMELINE, OPT_TRACE, OPT_HTML, OPT_LEAK };
     static const struct option options[] = {
         {"task-ms", required_argument, NULL, OPT_TASK},
         {"cancel-after-ms", required_argument, NULL, OPT_CANCEL_AFTER},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"timeline", no_argument, NULL, OPT_TIMELINE},
         {"trace", required_argument, NULL, OPT_TRACE},
+        {"html", required_argument, NULL, OPT_HTML},
         {"leak", no_argument, NULL, OPT_LEAK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -414,6 +419,9 @@ static int parse_args(int argc, char **argv, const char *prog, struct config *cf
             continue;
         case OPT_TRACE:
             cfg->trace_path = optarg;
+            continue;
+        case OPT_HTML:
+            cfg->html_path = optarg;
             continue;
         case OPT_LEAK:
             cfg->leak = true;
@@ -452,7 +460,7 @@ int main(int argc, char **argv)
         example_request_tree,
         example_inherited_deadline,
     };
-    if (cfg.timeline || cfg.trace_path != NULL)
+    if (cfg.timeline || cfg.trace_path != NULL || cfg.html_path != NULL)
         trace_enable();
     int err = 0;
     if (cfg.leak)
@@ -462,7 +470,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (err != 0)
         fprintf(stderr, "%s: cannot run the example: %s\n", prog, task_err_text(err));
-    if (trace_finish(prog, cfg.trace_path, cfg.timeline ? stdout : NULL) != 0 && err == 0)
+    if (trace_finish_outputs(prog, &(trace_outputs_t){cfg.trace_path, cfg.html_path,
+                                                      cfg.timeline ? stdout : NULL}) != 0 && err == 0)
         err = EIO;
 
     if (leak_check(&snap, 0, stderr) != 0)

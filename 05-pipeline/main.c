@@ -18,7 +18,8 @@
  * Output lines: "Sink1 received: 9" for every value, one summary line per
  * sink, then totals and the clean-shutdown line.
  *
- * --timeline and --trace FILE show the run as spans per goroutine (see
+ * --timeline, --trace FILE and --html FILE show the run as spans per
+ * goroutine, the page with an arrow per hand-off (see
  * common/trace.h). --leak runs a sink that stops early WITHOUT canceling,
  * to show what the leak check reports.
  *
@@ -49,6 +50,7 @@ typedef struct {
     int64_t     workers;
     int64_t     sink_ms;
     const char *trace_path; /* --trace FILE, or NULL */
+    const char *html_path;  /* --html FILE, or NULL */
     bool        timeline;   /* --timeline */
     bool        leak;       /* --leak */
 } options_t;
@@ -72,6 +74,8 @@ static void usage(FILE *out, const char *prog)
             "  --timeline     at exit, draw what each goroutine did over time\n"
             "  --trace FILE   at exit, write the spans as Chrome trace JSON to FILE\n"
             "                 (open it in https://ui.perfetto.dev)\n"
+            "  --html FILE    at exit, write the timeline as a web page to FILE\n"
+            "                 (goroutines, an arrow per hand-off; opens offline)\n"
             "  --leak         one sink that stops after --take values (default 3)\n"
             "                 WITHOUT canceling, to see the leak check name the stages\n"
             "  --help         show this help and exit\n",
@@ -90,6 +94,7 @@ static int parse_options(int argc, char **argv, const char *prog, options_t *opt
         {"sink-ms", required_argument, NULL, 'm'},
         {"timeline", no_argument, NULL, 'L'},
         {"trace", required_argument, NULL, 'f'},
+        {"html", required_argument, NULL, 'H'},
         {"leak", no_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -126,6 +131,9 @@ static int parse_options(int argc, char **argv, const char *prog, options_t *opt
             break;
         case 'f':
             opt->trace_path = optarg;
+            break;
+        case 'H':
+            opt->html_path = optarg;
             break;
         case 'K':
             opt->leak = true;
@@ -294,7 +302,7 @@ int main(int argc, char **argv)
                                      .visit = print_value};
     waitgroup_t wg;
     waitgroup_init(&wg);
-    if (opt.timeline || opt.trace_path != NULL)
+    if (opt.timeline || opt.trace_path != NULL || opt.html_path != NULL)
         trace_enable();
 
     int rc = 0;
@@ -328,7 +336,8 @@ int main(int argc, char **argv)
     waitgroup_destroy(&wg);
 
     fflush(stdout);
-    if (trace_finish(prog, opt.trace_path, opt.timeline ? stdout : NULL) != 0)
+    if (trace_finish_outputs(prog, &(trace_outputs_t){opt.trace_path, opt.html_path,
+                                                      opt.timeline ? stdout : NULL}) != 0)
         status = 1;
     if (leak_check(&snap, 0, stderr) != 0)
         return 1;

@@ -1,7 +1,9 @@
 /*
- * trace.h - see what the goroutines did: spans recorded per thread, written
- * out as a Chrome trace (Perfetto, chrome://tracing) or drawn in the terminal
- * as an ASCII timeline, one row per goroutine.
+ * trace.h - see what the goroutines did: spans recorded per thread, and
+ * every value handed from one goroutine to another, written out as a Chrome
+ * trace (Perfetto, chrome://tracing), as a self-contained web page with an
+ * arrow per hand-off, or drawn in the terminal as an ASCII timeline, one
+ * row per goroutine.
  *
  * A span is a named stretch of time on one thread, of one of two kinds:
  * busy ("task 7" while a worker runs it) or waiting ("wait for task" while it
@@ -34,6 +36,15 @@
  * outlive their threads (the spans of a goroutine that has returned are
  * still written at exit) until trace_reset().
  *
+ * Hand-offs. While tracing is on, the channels record, on their own, every
+ * value that changes hands: who sent it and when the send began, who
+ * received that very value and when (buffered or not, in a select or not),
+ * plus every close and every context cancellation (trace_flow.h says how).
+ * A goroutine that takes part in one gets a track even if it records no
+ * span (the ASCII timeline, which draws only spans, leaves it out). While
+ * tracing is off, each of those points costs one relaxed load and a
+ * predictable branch. TRACE_MAX_EVENTS per thread, like the spans.
+
  * Enabling is one-way until trace_reset(), which turns tracing off. A span
  * whose begin ran while tracing was off has no end either: trace_end() on a
  * thread with no open span does nothing. Everything here is thread-safe.
@@ -115,6 +126,15 @@ trace_stats_t trace_stats(void);
  * goroutines were started (main first), then threads the core does not
  * know, in the order they first traced; the timeline uses the same order.
  * A span still open is written as ending now, with "args": {"open": true}.
+ * Each hand-off is a flow, drawn by Perfetto as an arrow: a zero-length
+ * "send #C" slice (cat "handoff") and a flow start ("ph":"s", named
+ * "chan #C", a fresh "id") on the sender's track at the send, a "recv #C"
+ * slice and the flow's end ("ph":"f", "bp":"e", the same id) on the
+ * receiver's at the receive, C the channel's number; flows in send order.
+ * Each close is an instant event ("ph":"i") "close #C" (but a context's done
+ * channel closed by its cancellation: the cancel stands for it), each cancellation
+ * "cancel, done #C (canceled)" or "(deadline)", on the track of whoever
+ * did it (a deadline: the timer thread).
  * Returns 0, or the errno of the failed write. The path form creates or
  * truncates the file. */
 int trace_write_json(const char *path);

@@ -16,7 +16,8 @@
  *   - Every string that came from the program (goroutine and span names,
  *     the program's name) is escaped for where it goes: in the JSON, '<',
  *     '>' and '&' become \u003c, \u003e and \u0026, so no name can close
- *     the script element or open a tag; in the title, HTML entities. The
+ *     the script element or open a tag, and ':' becomes \u003a, so not even
+ *     a name holds "http:"; in the title, HTML entities. The
  *     page's script shows names with textContent, never as markup.
  *   - At most TRACE_HTML_MAX_ITEMS spans, arrows and marks go in, the
  *     earliest ones: the page stays responsive, and says how many it
@@ -44,7 +45,8 @@ typedef struct {
     size_t           nmarks;
 } page_t;
 
-/* A JSON string that is also safe inside an HTML script element. */
+/* A JSON string that is also safe inside an HTML script element; ':' is
+ * escaped too, so no name can put "http:" in the page's bytes. */
 static void page_string(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -52,7 +54,7 @@ static void page_string(FILE *out, const char *s)
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
             fprintf(out, "\\%c", c);
-        else if (c < 0x20 || c == '<' || c == '>' || c == '&')
+        else if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == ':')
             fprintf(out, "\\u%04x", c);
         else
             fputc(c, out);

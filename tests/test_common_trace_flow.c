@@ -326,7 +326,7 @@ static size_t occurrences(const char *text, const char *needle)
     return n;
 }
 
-#define EVIL "<script>alert(1)</script> & \"me\""
+#define EVIL "<script>alert(1)</script> & \"me\" http://x"
 
 Test(trace_flow, page_is_self_contained_and_escapes_names, .timeout = 20)
 {
@@ -350,7 +350,7 @@ Test(trace_flow, page_is_self_contained_and_escapes_names, .timeout = 20)
     /* The name is in the data, escaped so it cannot close the script or
      * open a tag; the only script elements are the page's own two. */
     cr_assert_not_null(strstr(page, "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e "
-                                    "\\u0026 \\\"me\\\""),
+                                    "\\u0026 \\\"me\\\" http\\u003a//x"),
                        "the name, escaped, is not in the data");
     cr_assert_null(strstr(page, "<script>alert"));
     cr_assert_eq(occurrences(page, "<script"), 2);
