@@ -7,7 +7,8 @@
 # Runs PROGRAM ARGS --trace T.json --html P.html (into build/html/NAME/),
 # then fails unless:
 #   - the program exits 0;
-#   - the page names no http: or https: resource anywhere;
+#   - the page names no http: or https: anywhere, and has no src, href,
+#     @import or url() but url(#id), in the file or in the DOM it builds;
 #   - Chromium, with the page's script run, leaves in #selfcheck no error
 #     (window.onerror and failed loads), no resource loaded (performance
 #     entries), as many lanes as the JSON has tracks and as many arrows as
@@ -49,8 +50,10 @@ json=$dir/trace.json
 
 "$prog" "$@" --trace "$json" --html "$page" >"$dir/stdout" 2>"$dir/stderr" ||
     fail "the program failed (see $dir/stderr)"
-if grep -nE 'https?:' "$page" >"$dir/urls"; then
-    fail "the page names a URL: $(head -n 1 "$dir/urls")"
+# Nothing that could fetch: no URL, no src or href attribute, no CSS
+# url() but a reference to an element of the page itself (#id).
+if grep -nE 'https?:|[[:space:]](src|href)=|@import|url\([^#]' "$page" >"$dir/urls"; then
+    fail "the page refers to something outside it: $(head -n 1 "$dir/urls")"
 fi
 
 chromium_run() {
@@ -66,6 +69,9 @@ chromium_run() {
 }
 
 chromium_run --dump-dom "file://$page" >"$dir/dom.html"
+if grep -nE '[[:space:]](src|href)=' "$dir/dom.html" >"$dir/urls"; then
+    fail "the page's DOM refers to something outside it: $(head -n 1 "$dir/urls")"
+fi
 check=$(grep -o 'self-check: [^<]*' "$dir/dom.html" | head -n 1)
 [ -n "$check" ] || fail "no self-check line in the DOM"
 field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$check"; }
