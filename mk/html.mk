@@ -33,7 +33,7 @@ HTML_PICTURE_ARGS_01-worker-pool    := --workers 3 --tasks 8 --work-ms 40
 HTML_PICTURE_ARGS_02-fan-in-fan-out := --workers 3 --jobs 8 --work-ms 40
 HTML_PICTURE_ARGS_03-semaphore      := --tasks 7 --limit 3 --work-ms 40
 HTML_PICTURE_ARGS_04-context        := --task-ms 150 --cancel-after-ms 60 --timeout-ms 60
-HTML_PICTURE_ARGS_05-pipeline       := --n 10 --sink-ms 20
+HTML_PICTURE_ARGS_05-pipeline       := --n 8 --sinks 1 --sink-ms 2
 
 .PHONY: check-html pictures
 

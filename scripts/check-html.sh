@@ -91,9 +91,10 @@ if grep -E 'CONSOLE.*(Uncaught|Failed to load)|net::ERR_' "$dir/chromium.log" >"
     fail "chromium's console: $(head -n 1 "$dir/console")"
 fi
 
-# A window that fits every lane: header, axis, lanes, the self-check line.
+# A window that fits every lane: header (with room for the line that says
+# what was left out), axis, lanes, the self-check line.
 png=${png:-$dir/timeline.png}
-chromium_run --hide-scrollbars --window-size="1200,$((230 + 30 * lanes + 40))" \
+chromium_run --hide-scrollbars --window-size="1200,$((245 + 30 * lanes))" \
     --screenshot="$(realpath -m "$png")" "file://$page"
 [ -s "$png" ] || fail "no screenshot"
 echo "check-html: $name: OK: $check, $(du -k "$png" | cut -f1) KB screenshot in $png"
