@@ -407,8 +407,8 @@ int main(int argc, char **argv)
     int status = s.leak ? run_leaky(&s, prog) : run(&s, prog);
 
     fflush(stdout);
-    if (trace_finish_outputs(prog, &(trace_outputs_t){s.trace_path, s.html_path,
-                                                      s.timeline ? stdout : NULL}) != 0)
+    trace_outputs_t outputs = {s.trace_path, s.html_path, s.timeline ? stdout : NULL};
+    if (trace_finish_outputs(prog, &outputs) != 0)
         status = 1;
     /* The lesson's last check: everything started above has ended. */
     fflush(stdout);

@@ -383,8 +383,8 @@ int main(int argc, char **argv)
     int err = opt.leak ? run_leaky(&opt) : run(&opt);
     if (err != 0)
         fprintf(stderr, "%s: cannot start: %s\n", prog, strerror(err));
-    if (trace_finish_outputs(prog, &(trace_outputs_t){opt.trace_path, opt.html_path,
-                                                      opt.timeline ? stdout : NULL}) != 0 && err == 0)
+    trace_outputs_t outputs = {opt.trace_path, opt.html_path, opt.timeline ? stdout : NULL};
+    if (trace_finish_outputs(prog, &outputs) != 0 && err == 0)
         err = EIO;
 
     if (leak_check(&before, 0, stderr) != 0) {

@@ -84,6 +84,9 @@ static void usage(FILE *out, const char *prog)
 /* Returns 0, or 2 after reporting bad usage; *help is set for --help. */
 static int parse(int argc, char **argv, options_t *opt, bool *help)
 {
+    /* One option a line, as getopt_long reads them; clang-format would pack
+     * them in columns. */
+    /* clang-format off */
     static const struct option longopts[] = {
         {"tasks", required_argument, NULL, 't'},
         {"limit", required_argument, NULL, 'l'},
@@ -98,6 +101,7 @@ static int parse(int argc, char **argv, options_t *opt, bool *help)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    /* clang-format on */
     const char *prog = cli_program_name(argv[0]);
     int64_t     tasks = DEFAULT_TASKS;
     int         c;
@@ -347,7 +351,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog, strerror(err));
     fflush(stdout);
     if (trace_finish_outputs(prog, &(trace_outputs_t){opt.trace_path, opt.html_path,
-                                                      opt.timeline ? stdout : NULL}) != 0 && err == 0)
+                                                      opt.timeline ? stdout : NULL}) != 0 &&
+        err == 0)
         err = EIO;
 
     fflush(stdout);

@@ -383,7 +383,15 @@ static void usage(FILE *out, const char *prog)
 /* Parses the command line into cfg. Returns -1 to go on, else an exit status. */
 static int parse_args(int argc, char **argv, const char *prog, struct config *cfg)
 {
-    enum { OPT_TASK = 1, OPT_CANCEL_AFTER, OPT_TIMEOUT, OPT_TIMELINE, OPT_TRACE, OPT_HTML, OPT_LEAK };
+    enum {
+        OPT_TASK = 1,
+        OPT_CANCEL_AFTER,
+        OPT_TIMEOUT,
+        OPT_TIMELINE,
+        OPT_TRACE,
+        OPT_HTML,
+        OPT_LEAK
+    };
     static const struct option options[] = {
         {"task-ms", required_argument, NULL, OPT_TASK},
         {"cancel-after-ms", required_argument, NULL, OPT_CANCEL_AFTER},
@@ -470,8 +478,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (err != 0)
         fprintf(stderr, "%s: cannot run the example: %s\n", prog, task_err_text(err));
-    if (trace_finish_outputs(prog, &(trace_outputs_t){cfg.trace_path, cfg.html_path,
-                                                      cfg.timeline ? stdout : NULL}) != 0 && err == 0)
+    trace_outputs_t outputs = {cfg.trace_path, cfg.html_path, cfg.timeline ? stdout : NULL};
+    if (trace_finish_outputs(prog, &outputs) != 0 && err == 0)
         err = EIO;
 
     if (leak_check(&snap, 0, stderr) != 0)

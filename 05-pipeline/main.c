@@ -85,6 +85,9 @@ static void usage(FILE *out, const char *prog)
 /* Returns -1 to go on, or the exit status (0 for --help, 2 for bad input). */
 static int parse_options(int argc, char **argv, const char *prog, options_t *opt)
 {
+    /* One option a line, as getopt_long reads them; clang-format would pack
+     * them in columns. */
+    /* clang-format off */
     static const struct option longopts[] = {
         {"n", required_argument, NULL, 'n'},
         {"take", required_argument, NULL, 't'},
@@ -99,6 +102,7 @@ static int parse_options(int argc, char **argv, const char *prog, options_t *opt
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    /* clang-format on */
     *opt = (options_t){.n = 10, .take = 0, .sinks = 2, .tee = false, .workers = 1, .sink_ms = 200};
     bool sinks_given = false;
 

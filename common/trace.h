@@ -58,10 +58,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define TRACE_NAME_MAX 40     /* a span's name, NUL included; longer names are cut */
-#define TRACE_THREAD_NAME 48  /* a track's name, NUL included */
-#define TRACE_MAX_DEPTH 8     /* open spans per thread; deeper ones are dropped */
-#define TRACE_MAX_SPANS 65536 /* finished spans kept per thread */
+#define TRACE_NAME_MAX 40      /* a span's name, NUL included; longer names are cut */
+#define TRACE_THREAD_NAME 48   /* a track's name, NUL included */
+#define TRACE_MAX_DEPTH 8      /* open spans per thread; deeper ones are dropped */
+#define TRACE_MAX_SPANS 65536  /* finished spans kept per thread */
 #define TRACE_MAX_EVENTS 65536 /* channel events (hand-offs, closes) kept per thread */
 
 typedef enum {
@@ -106,13 +106,13 @@ void trace_reset(void);
 
 /* What is recorded right now. */
 typedef struct {
-    size_t   buffers; /* per-thread buffers held, empty ones of live threads included */
-    size_t   threads; /* tracks: threads that have begun a span since the reset */
-    size_t   spans;   /* finished spans kept */
-    size_t   open;    /* spans begun and not yet ended (kept ones only) */
-    uint64_t dropped; /* spans lost: buffer full, nested too deep, or out of memory */
-    size_t   bytes;   /* memory held by the buffers */
-    size_t   events;  /* channel events kept: hand-offs (or their halves), closes, cancels */
+    size_t   buffers;        /* per-thread buffers held, empty ones of live threads included */
+    size_t   threads;        /* tracks: threads that have begun a span since the reset */
+    size_t   spans;          /* finished spans kept */
+    size_t   open;           /* spans begun and not yet ended (kept ones only) */
+    uint64_t dropped;        /* spans lost: buffer full, nested too deep, or out of memory */
+    size_t   bytes;          /* memory held by the buffers */
+    size_t   events;         /* channel events kept: hand-offs (or their halves), closes, cancels */
     uint64_t events_dropped; /* channel events lost: buffer full or out of memory */
 } trace_stats_t;
 trace_stats_t trace_stats(void);

@@ -63,8 +63,7 @@ trace_party_t trace_flow_self_(void)
     return (trace_party_t){order, order ? time_now() : 0};
 }
 
-void trace_flow_send_(uint64_t chan, size_t elem_size, size_t position,
-                      const trace_party_t *sender)
+void trace_flow_send_(uint64_t chan, size_t elem_size, size_t position, const trace_party_t *sender)
 {
     trace_party_t self = sender ? *sender : trace_flow_self_();
     record(&(trace_event_t){.type = TRACE_EV_SEND,
@@ -207,8 +206,8 @@ static bool add_handoff(const trace_view_t *view, const trace_event_t *send,
 size_t trace_view_handoffs(const trace_view_t *view, trace_handoff_t **out, size_t *unpaired)
 {
     trace_event_t *ev;
-    size_t         n = gather(view,
-                              1u << TRACE_EV_SEND | 1u << TRACE_EV_RECV | 1u << TRACE_EV_HANDOFF, &ev);
+    size_t         n =
+        gather(view, 1u << TRACE_EV_SEND | 1u << TRACE_EV_RECV | 1u << TRACE_EV_HANDOFF, &ev);
     trace_handoff_t *h = n ? malloc(n * sizeof *h) : NULL;
     size_t           count = 0, lost = 0;
     if (h == NULL) {

@@ -61,7 +61,8 @@ typedef struct {
 
 /* The caller canceled a context (reason ECANCELED or ETIMEDOUT) whose done
  * channel is chan. */
-#define trace_flow_cancel(chan, reason) (trace_enabled() ? trace_flow_cancel_(chan, reason) : (void)0)
+#define trace_flow_cancel(chan, reason)                                                            \
+    (trace_enabled() ? trace_flow_cancel_(chan, reason) : (void)0)
 
 /* The functions behind the macros: call the macros instead. */
 trace_party_t trace_flow_self_(void);

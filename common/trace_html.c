@@ -35,14 +35,14 @@
 
 /* What the page is given, and where it is cut. */
 typedef struct {
-    FILE            *out;
+    FILE               *out;
     const trace_view_t *view;
-    int64_t          cutoff; /* items starting at or after this are left out */
-    size_t           left_out;
-    trace_handoff_t *handoffs;
-    size_t           nhandoffs, unpaired;
-    trace_mark_t    *marks;
-    size_t           nmarks;
+    int64_t             cutoff; /* items starting at or after this are left out */
+    size_t              left_out;
+    trace_handoff_t    *handoffs;
+    size_t              nhandoffs, unpaired;
+    trace_mark_t       *marks;
+    size_t              nmarks;
 } page_t;
 
 /* A JSON string that is also safe inside an HTML script element; ':' is
@@ -67,11 +67,20 @@ static void page_text(FILE *out, const char *s)
 {
     for (; *s != '\0'; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default: fputc(*s, out);
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        default:
+            fputc(*s, out);
         }
     }
 }

@@ -30,7 +30,7 @@ typedef struct {
     int8_t  reason;      /* a finished wait span: what the thread last waited on
                           * inside it (a wait_reason_t), or 0 (WAIT_NONE): no
                           * core wait, e.g. a sleep */
-    char    name[TRACE_NAME_MAX];
+    char name[TRACE_NAME_MAX];
 } span_t;
 
 /* What a channel event is. */
@@ -46,14 +46,14 @@ typedef enum {
  * trace_buf_t), so an event may be recorded by one thread on behalf of
  * another (a receiver moving a waiting sender's value into the ring). */
 typedef struct {
-    int64_t  t_send;    /* SEND, HANDOFF: when the send began; else the event's time */
-    int64_t  t_recv;    /* RECV, HANDOFF: when the receiver took the value */
-    uint64_t chan;      /* the channel's id (CANCEL: its done channel's) */
-    uint64_t seq;       /* SEND, RECV: the ring position; CANCEL: the errno reason */
-    uint64_t from, to;  /* sender and receiver (SEND: from only; RECV: to only);
-                         * CLOSE, CANCEL: the actor in from */
+    int64_t  t_send;   /* SEND, HANDOFF: when the send began; else the event's time */
+    int64_t  t_recv;   /* RECV, HANDOFF: when the receiver took the value */
+    uint64_t chan;     /* the channel's id (CANCEL: its done channel's) */
+    uint64_t seq;      /* SEND, RECV: the ring position; CANCEL: the errno reason */
+    uint64_t from, to; /* sender and receiver (SEND: from only; RECV: to only);
+                        * CLOSE, CANCEL: the actor in from */
     uint32_t elem_size;
-    uint8_t  type;      /* a trace_event_type_t */
+    uint8_t  type; /* a trace_event_type_t */
 } trace_event_t;
 
 /* One thread's spans. Every field but `next` is under `lock`. */
@@ -63,12 +63,12 @@ typedef struct trace_buf {
     char              name[TRACE_THREAD_NAME];
     uint64_t          order; /* tracks are listed by this: the goroutine's id, or after them */
     bool              exited;
-    int64_t           first; /* start of its first span since the reset */
+    int64_t           first;   /* start of its first span since the reset */
     bool              touched; /* a party to a channel event since the reset */
     int               depth;
     span_t            open[TRACE_MAX_DEPTH];
     uint64_t          open_waits[TRACE_MAX_DEPTH]; /* the goroutine's wait count at each begin */
-    span_t           *spans; /* finished spans, in the order they ended */
+    span_t           *spans;                       /* finished spans, in the order they ended */
     size_t            count, cap;
     trace_event_t    *events; /* channel events this thread recorded, in order */
     size_t            nevents, events_cap;

@@ -77,9 +77,8 @@ static void json_flow_end(const json_out_t *j, const trace_handoff_t *h, size_t 
     fprintf(j->out, ",\n{\"name\":\"%s #%llu\",\"cat\":\"handoff\",\"ph\":\"X\",\"ts\":",
             start ? "send" : "recv", (unsigned long long)h->chan);
     json_us(j->out, ts);
-    fprintf(j->out,
-            ",\"dur\":0,\"pid\":%d,\"tid\":%zu,\"args\":{\"chan\":%llu,\"bytes\":%u}}", j->pid,
-            tid, (unsigned long long)h->chan, (unsigned)h->elem_size);
+    fprintf(j->out, ",\"dur\":0,\"pid\":%d,\"tid\":%zu,\"args\":{\"chan\":%llu,\"bytes\":%u}}",
+            j->pid, tid, (unsigned long long)h->chan, (unsigned)h->elem_size);
     fprintf(j->out,
             ",\n{\"name\":\"chan #%llu\",\"cat\":\"handoff\",\"ph\":\"%s\",%s\"id\":%zu,"
             "\"ts\":",
@@ -104,9 +103,12 @@ static void json_flows(const json_out_t *j, const trace_view_t *view)
     n = trace_view_marks(view, &m);
     for (size_t i = 0; i < n; i++) {
         bool cancel = m[i].type == TRACE_EV_CANCEL;
-        fprintf(j->out, ",\n{\"name\":\"%s #%llu%s\",\"cat\":\"%s\",\"ph\":\"i\",\"s\":\"t\",\"ts\":",
+        fprintf(j->out,
+                ",\n{\"name\":\"%s #%llu%s\",\"cat\":\"%s\",\"ph\":\"i\",\"s\":\"t\",\"ts\":",
                 cancel ? "cancel, done" : "close", (unsigned long long)m[i].chan,
-                !cancel ? "" : m[i].reason == ETIMEDOUT ? " (deadline)" : " (canceled)",
+                !cancel                    ? ""
+                : m[i].reason == ETIMEDOUT ? " (deadline)"
+                                           : " (canceled)",
                 cancel ? "cancel" : "close");
         json_us(j->out, m[i].time - j->epoch);
         fprintf(j->out, ",\"pid\":%d,\"tid\":%zu}", j->pid, m[i].track);

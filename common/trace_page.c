@@ -1,5 +1,7 @@
 /* Generated from common/trace_page.html by scripts/embed-page.sh: edit the
  * template, not this file (make regenerates it). See trace_html.c. */
+/* One string a line of the template, as the script wrote them. */
+/* clang-format off */
 #include "common/trace_page.h"
 
 const char trace_page_head[] =

@@ -28,6 +28,8 @@ awk -v template="$template" '
 BEGIN {
     print "/* Generated from " template " by scripts/embed-page.sh: edit the"
     print " * template, not this file (make regenerates it). See trace_html.c. */"
+    print "/* One string a line of the template, as the script wrote them. */"
+    print "/* clang-format off */"
     print "#include \"common/trace_page.h\""
     print ""
     print "const char trace_page_head[] ="

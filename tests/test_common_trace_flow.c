@@ -142,7 +142,7 @@ Test(trace_flow, unbuffered_every_value_is_one_arrow_from_sender_to_receiver, .t
     support_begin();
     trace_reset();
     trace_enable();
-    chan_t *ch = chan_make(sizeof(int), 0);
+    chan_t       *ch = chan_make(sizeof(int), 0);
     struct sender s;
     start_sender(&s, "sender", ch, 0, 10);
     receive_in_order(ch, 0, 10);
@@ -302,7 +302,7 @@ Test(trace_flow, off_records_no_hand_off, .timeout = 20)
 {
     support_begin();
     trace_reset();
-    chan_t *ch = chan_make(sizeof(int), 2);
+    chan_t       *ch = chan_make(sizeof(int), 2);
     struct sender s;
     start_sender(&s, "sender", ch, 0, 6);
     receive_in_order(ch, 0, 6);
@@ -333,7 +333,7 @@ Test(trace_flow, page_is_self_contained_and_escapes_names, .timeout = 20)
     support_begin();
     trace_reset();
     trace_enable();
-    chan_t *ch = chan_make(sizeof(int), 0);
+    chan_t       *ch = chan_make(sizeof(int), 0);
     struct sender s;
     start_sender(&s, EVIL, ch, 0, 3);
     receive_in_order(ch, 0, 3);

@@ -478,7 +478,8 @@ size_t tc_flows(const tc_trace_t *t, tc_flow_t **out)
         const tc_event_t *f = NULL;
         for (size_t k = 0; k < t->count; k++) {
             const tc_event_t *e = &t->events[k];
-            if (e->id == s->id && (strcmp(e->ph, "f") == 0 || (k != i && strcmp(e->ph, "s") == 0))) {
+            if (e->id == s->id &&
+                (strcmp(e->ph, "f") == 0 || (k != i && strcmp(e->ph, "s") == 0))) {
                 if (f != NULL || strcmp(e->ph, "s") == 0) { /* two ends, or two starts */
                     free(flows);
                     return (size_t)-1;
