@@ -45,23 +45,6 @@ typedef struct {
     size_t              nmarks;
 } page_t;
 
-/* A JSON string that is also safe inside an HTML script element; ':' is
- * escaped too, so no name can put "http:" in the page's bytes. */
-static void page_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == ':')
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 /* Text for an HTML element's content. */
 static void page_text(FILE *out, const char *s)
 {
@@ -83,14 +66,6 @@ static void page_text(FILE *out, const char *s)
             fputc(*s, out);
         }
     }
-}
-
-/* Nanoseconds since time zero as microseconds, three decimals. */
-static void page_us(FILE *out, int64_t ns)
-{
-    if (ns < 0)
-        ns = 0;
-    fprintf(out, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
 }
 
 static int by_value(const void *a, const void *b)
@@ -145,11 +120,11 @@ static void page_span(const page_t *p, const span_t *s, int64_t end, int depth, 
         return;
     fprintf(p->out, "%s[", *first ? "" : ",");
     *first = false;
-    page_us(p->out, s->start - p->view->epoch);
+    trace_json_us(p->out, s->start - p->view->epoch);
     fputc(',', p->out);
-    page_us(p->out, end - p->view->epoch);
+    trace_json_us(p->out, end - p->view->epoch);
     fprintf(p->out, ",%d,%d,%d,%d,", s->kind, s->reason, depth, open);
-    page_string(p->out, s->name);
+    trace_json_string(p->out, s->name, true);
     fputc(']', p->out);
 }
 
@@ -160,7 +135,7 @@ static void page_lane(const page_t *p, size_t track)
     bool         first = true;
     pthread_mutex_lock(&b->lock);
     fprintf(p->out, "%s\n{\"name\":", track > 1 ? "," : "");
-    page_string(p->out, trace_track_name(b, track, fallback, sizeof fallback));
+    trace_json_string(p->out, trace_track_name(b, track, fallback, sizeof fallback), true);
     fprintf(p->out, ",\"spans\":[");
     for (size_t k = 0; k < b->count; k++) {
         page_span(p, &b->spans[k], b->spans[k].end, b->spans[k].depth, false, &first);
@@ -175,9 +150,9 @@ static void page_data(const page_t *p)
 {
     FILE *out = p->out;
     fprintf(out, "{\"program\":");
-    page_string(out, program_invocation_short_name);
+    trace_json_string(out, program_invocation_short_name, true);
     fprintf(out, ",\"end\":");
-    page_us(out, p->view->now - p->view->epoch);
+    trace_json_us(out, p->view->now - p->view->epoch);
     fprintf(out,
             ",\"dropped\":{\"spans\":%llu,\"events\":%llu,\"unpaired\":%zu,\"page\":%zu},"
             "\n\"lanes\":[",
@@ -193,9 +168,9 @@ static void page_data(const page_t *p)
             continue;
         fprintf(out, "%s\n[%zu,%zu,", first ? "" : ",", h->from - 1, h->to - 1);
         first = false;
-        page_us(out, h->t_send - p->view->epoch);
+        trace_json_us(out, h->t_send - p->view->epoch);
         fputc(',', out);
-        page_us(out, h->t_recv - p->view->epoch);
+        trace_json_us(out, h->t_recv - p->view->epoch);
         fprintf(out, ",%llu,%u]", (unsigned long long)h->chan, (unsigned)h->elem_size);
     }
     fprintf(out, "],\n\"marks\":[");
@@ -206,7 +181,7 @@ static void page_data(const page_t *p)
             continue;
         fprintf(out, "%s\n[%zu,", first ? "" : ",", m->track - 1);
         first = false;
-        page_us(out, m->time - p->view->epoch);
+        trace_json_us(out, m->time - p->view->epoch);
         fprintf(out, ",\"%s\",%llu,\"%s\"]", m->type == TRACE_EV_CANCEL ? "cancel" : "close",
                 (unsigned long long)m->chan,
                 m->type != TRACE_EV_CANCEL ? ""

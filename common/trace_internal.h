@@ -118,6 +118,14 @@ void trace_count_dropped_event(void);
  * out of memory. */
 trace_buf_t *trace_self_buffer(void);
 
+/* Writes s as a JSON string. for_html: also escapes '<', '>', '&' and ':'
+ * (as \u003c ...), so the string can sit inside an HTML script element
+ * without closing it or opening a tag, and holds no "http:". */
+void trace_json_string(FILE *out, const char *s, bool for_html);
+
+/* Writes nanoseconds as microseconds with three decimals, never negative. */
+void trace_json_us(FILE *out, int64_t ns);
+
 /* Marks the calling thread's buffer as taking part in channel events (a
  * lane even without a span; named as a span would name it) and returns its
  * track order; 0 if out of memory. */

@@ -33,14 +33,14 @@ typedef struct {
     int64_t epoch; /* time zero: "ts" counts from here */
 } json_out_t;
 
-static void json_string(FILE *out, const char *s)
+void trace_json_string(FILE *out, const char *s, bool for_html)
 {
     fputc('"', out);
     for (; *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
             fprintf(out, "\\%c", c);
-        else if (c < 0x20)
+        else if (c < 0x20 || (for_html && (c == '<' || c == '>' || c == '&' || c == ':')))
             fprintf(out, "\\u%04x", c);
         else
             fputc(c, out);
@@ -48,8 +48,7 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-/* Nanoseconds as microseconds with three decimals, never negative. */
-static void json_us(FILE *out, int64_t ns)
+void trace_json_us(FILE *out, int64_t ns)
 {
     if (ns < 0)
         ns = 0;
@@ -65,7 +64,7 @@ static void json_head(const json_out_t *j)
             "\"traceEvents\":[\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,"
             "\"tid\":0,\"args\":{\"name\":",
             j->pid);
-    json_string(j->out, program_invocation_short_name);
+    trace_json_string(j->out, program_invocation_short_name, false);
     fprintf(j->out, "}}");
 }
 
@@ -76,14 +75,14 @@ static void json_flow_end(const json_out_t *j, const trace_handoff_t *h, size_t 
     int64_t ts = (start ? h->t_send : h->t_recv) - j->epoch;
     fprintf(j->out, ",\n{\"name\":\"%s #%llu\",\"cat\":\"handoff\",\"ph\":\"X\",\"ts\":",
             start ? "send" : "recv", (unsigned long long)h->chan);
-    json_us(j->out, ts);
+    trace_json_us(j->out, ts);
     fprintf(j->out, ",\"dur\":0,\"pid\":%d,\"tid\":%zu,\"args\":{\"chan\":%llu,\"bytes\":%u}}",
             j->pid, tid, (unsigned long long)h->chan, (unsigned)h->elem_size);
     fprintf(j->out,
             ",\n{\"name\":\"chan #%llu\",\"cat\":\"handoff\",\"ph\":\"%s\",%s\"id\":%zu,"
             "\"ts\":",
             (unsigned long long)h->chan, start ? "s" : "f", start ? "" : "\"bp\":\"e\",", id);
-    json_us(j->out, ts);
+    trace_json_us(j->out, ts);
     fprintf(j->out, ",\"pid\":%d,\"tid\":%zu}", j->pid, tid);
 }
 
@@ -110,7 +109,7 @@ static void json_flows(const json_out_t *j, const trace_view_t *view)
                 : m[i].reason == ETIMEDOUT ? " (deadline)"
                                            : " (canceled)",
                 cancel ? "cancel" : "close");
-        json_us(j->out, m[i].time - j->epoch);
+        trace_json_us(j->out, m[i].time - j->epoch);
         fprintf(j->out, ",\"pid\":%d,\"tid\":%zu}", j->pid, m[i].track);
     }
     free(m);
@@ -119,12 +118,12 @@ static void json_flows(const json_out_t *j, const trace_view_t *view)
 static void json_span(const json_out_t *j, const span_t *s, int64_t end, bool open, size_t tid)
 {
     fprintf(j->out, ",\n{\"name\":");
-    json_string(j->out, s->name);
+    trace_json_string(j->out, s->name, false);
     fprintf(j->out,
             ",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":", s->kind == TRACE_WAIT ? "wait" : "busy");
-    json_us(j->out, s->start - j->epoch);
+    trace_json_us(j->out, s->start - j->epoch);
     fprintf(j->out, ",\"dur\":");
-    json_us(j->out, end - s->start);
+    trace_json_us(j->out, end - s->start);
     fprintf(j->out, ",\"pid\":%d,\"tid\":%zu%s}", j->pid, tid,
             open ? ",\"args\":{\"open\":true}" : "");
 }
@@ -139,7 +138,7 @@ static void json_track(const json_out_t *j, const trace_buf_t *b, size_t tid, in
             ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%zu,"
             "\"args\":{\"name\":",
             j->pid, tid);
-    json_string(j->out, trace_track_name(b, tid, fallback, sizeof fallback));
+    trace_json_string(j->out, trace_track_name(b, tid, fallback, sizeof fallback), false);
     fprintf(j->out,
             "}},\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":%d,\"tid\":%zu,"
             "\"args\":{\"sort_index\":%zu}}",

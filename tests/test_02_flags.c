@@ -63,17 +63,6 @@ static size_t arrows(const tc_trace_t *t, const tc_flow_t *flows, size_t n, cons
     return count;
 }
 
-/* Spans on track `track` whose name starts with `prefix`. */
-static size_t spans_named(const tc_trace_t *t, const char *track, const char *prefix)
-{
-    long   tid = tc_tid_of(t, track);
-    size_t n = 0;
-    for (size_t i = 0; i < t->count; i++)
-        n += t->events[i].tid == tid && strcmp(t->events[i].ph, "X") == 0 &&
-             strncmp(t->events[i].name, prefix, strlen(prefix)) == 0;
-    return n;
-}
-
 Test(flags, the_merge_gets_an_arrow_from_every_worker_per_job_it_ran, .timeout = 60)
 {
     support_begin();
@@ -87,7 +76,7 @@ Test(flags, the_merge_gets_an_arrow_from_every_worker_per_job_it_ran, .timeout =
     for (int w = 1; w <= 3; w++) {
         char worker[32];
         snprintf(worker, sizeof worker, "worker %d", w);
-        size_t jobs = spans_named(t, worker, "job ");
+        size_t jobs = tc_count_on(t, worker, "X", "job ", true);
         /* Every job a worker ran is one value into the merge, sent from
          * inside its "send result" span... */
         cr_assert_eq(arrows(t, flows, n, worker, "fan-in", "send result", &matching), jobs,

@@ -19,17 +19,6 @@
 
 #define PROG "05-pipeline"
 
-/* Spans named `name` on the track named `track`. */
-static size_t spans_on(const tc_trace_t *t, const char *track, const char *name)
-{
-    long   tid = tc_tid_of(t, track);
-    size_t n = 0;
-    for (size_t i = 0; i < t->count; i++)
-        n += t->events[i].tid == tid && strcmp(t->events[i].ph, "X") == 0 &&
-             strcmp(t->events[i].name, name) == 0;
-    return n;
-}
-
 Test(flags, trace_has_a_span_per_value_on_the_right_tracks, .timeout = 60)
 {
     support_begin();
@@ -45,11 +34,12 @@ Test(flags, trace_has_a_span_per_value_on_the_right_tracks, .timeout = 60)
     for (int v = 0; v < 10; v++) {
         char name[32];
         snprintf(name, sizeof name, "send %d", v);
-        cr_assert_eq(spans_on(t, "stage generate", name), 1, "generator: %s", name);
+        cr_assert_eq(tc_count_on(t, "stage generate", "X", name, false), 1, "generator: %s", name);
         snprintf(name, sizeof name, "visit %d", v * v);
-        cr_assert_eq(spans_on(t, "sink Sink1", name), (size_t)(v % 2), "sink: %s", name);
+        cr_assert_eq(tc_count_on(t, "sink Sink1", "X", name, false), (size_t)(v % 2), "sink: %s",
+                     name);
         snprintf(name, sizeof name, "work on %d", v);
-        cr_assert_eq(spans_on(t, "stage square", name), 1, "square: %s", name);
+        cr_assert_eq(tc_count_on(t, "stage square", "X", name, false), 1, "square: %s", name);
     }
     cr_assert_eq(tc_count(t, "X", "visit 81"), 1);
     support_traced_free(&tr);

@@ -31,12 +31,8 @@
 /* What an output function writes, as text. */
 static char *output_text(int (*write_to)(FILE *))
 {
-    char  *text = NULL;
-    size_t size = 0;
-    FILE  *out = open_memstream(&text, &size);
-    cr_assert_not_null(out);
-    cr_assert_eq(write_to(out), 0);
-    fclose(out);
+    char *text = tc_capture(write_to);
+    cr_assert_not_null(text, "the output failed");
     return text;
 }
 

@@ -515,3 +515,32 @@ const tc_event_t *tc_span_at(const tc_trace_t *t, long tid, double ts)
     }
     return best;
 }
+
+size_t tc_count_on(const tc_trace_t *t, const char *track, const char *ph, const char *name,
+                   bool prefix)
+{
+    long   tid = tc_tid_of(t, track);
+    size_t n = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        const tc_event_t *e = &t->events[i];
+        n += e->tid == tid && strcmp(e->ph, ph) == 0 &&
+             (prefix ? strncmp(e->name, name, strlen(name)) == 0 : strcmp(e->name, name) == 0);
+    }
+    return n;
+}
+
+char *tc_capture(int (*write_to)(FILE *out))
+{
+    char  *text = NULL;
+    size_t size = 0;
+    FILE  *out = open_memstream(&text, &size);
+    if (out == NULL)
+        return NULL;
+    int err = write_to(out);
+    fclose(out);
+    if (err != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}

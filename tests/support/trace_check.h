@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* One trace event. Strings longer than their field are cut to fit. */
 typedef struct {
@@ -64,6 +65,11 @@ long tc_tid_of(const tc_trace_t *t, const char *track);
  * string belongs to *t. */
 const char *tc_track_of(const tc_trace_t *t, long tid);
 
+/* Returns how many events on the track named `track` have this ph and a
+ * name equal to `name`, or, if prefix, starting with it. */
+size_t tc_count_on(const tc_trace_t *t, const char *track, const char *ph, const char *name,
+                   bool prefix);
+
 /* Returns the first event with this ph and name, or NULL. It belongs to
  * *t. */
 const tc_event_t *tc_find(const tc_trace_t *t, const char *ph, const char *name);
@@ -85,6 +91,11 @@ size_t tc_flows(const tc_trace_t *t, tc_flow_t **out);
 /* The innermost span ("X" event of category "busy" or "wait") on track tid
  * that encloses time ts (start <= ts <= start + dur), or NULL. */
 const tc_event_t *tc_span_at(const tc_trace_t *t, long tid, double ts);
+
+/* Captures what write_to writes to a stream. Returns the text in a
+ * malloc'd buffer the caller frees, or NULL if write_to did not return 0
+ * or no stream could be made. */
+char *tc_capture(int (*write_to)(FILE *out));
 
 /* Reads a whole file. Returns its text NUL-terminated in a malloc'd buffer
  * the caller frees, or NULL if it cannot be read. */
