@@ -35,6 +35,9 @@ TEST_PROG_SRC := $(sort $(wildcard tests/programs/*.c))
 
 # A lesson's module: every .c in its folder but main.c (tests link it).
 module_src = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+# Sources a chapter's tests link besides the core: tests/test_bench_*.c
+# drive the textbook channel of common/README.md, which lives in bench/.
+extra_test_src_bench := bench/textbook_chan.c
 # tests/test_01_worker_pool.c -> 01 ; tests/test_common_chan.c -> common
 test_chapter = $(word 2,$(subst _, ,$(notdir $(1))))
 lesson_of    = $(filter $(1)-%,$(LESSONS))
@@ -82,6 +85,7 @@ endef
 define TEST_RULE
 $$($(1)_DIR)/tests/$(notdir $(basename $(2))): $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$(2) $$(SUPPORT_SRC) \
 		$$(call module_src,$$(call lesson_of,$$(call test_chapter,$(2)))) \
+		$$(extra_test_src_$$(call test_chapter,$(2))) \
 		$$(if $$(filter tsan,$(1)),tests/tsan/runner.c)) $$($(1)_LIB)
 	@mkdir -p $$(@D)
 	$$(CC) $$($(1)_CFLAGS) $$^ -o $$@ $$(if $$(filter tsan,$(1)),,$$(CRITERION_LIBS)) $$(LDLIBS)
