@@ -12,7 +12,10 @@
 #   - Chromium, with the page's script run, leaves in #selfcheck no error
 #     (window.onerror and failed loads), no resource loaded (performance
 #     entries), as many lanes as the JSON has tracks and as many arrows as
-#     it has flows (two writers, one recording), and N arrows if given;
+#     it has flows (two writers, one recording; unless the page says it left
+#     events out), and N arrows if given;
+#   - driven by its own #selftest (wheel, drag, double-click, hover), the
+#     page zooms, pans, resets and shows details, still without an error;
 #   - Chromium's console log shows no uncaught error and no failed load.
 # Then writes a screenshot: FILE, or build/html/NAME/timeline.png.
 #
@@ -83,10 +86,22 @@ flows=$(grep -c '"ph":"s"' "$json" || true)
 [ "$errors" = 0 ] || fail "the page's script reported errors: $(grep -A5 'self-check' "$dir/dom.html")"
 [ "$resources" = 0 ] || fail "the page loaded $resources resources"
 [ "$lanes" = "$tracks" ] || fail "$lanes lanes in the DOM, $tracks tracks in the JSON"
-[ "$drawn" = "$flows" ] || fail "$drawn arrows in the DOM, $flows flows in the JSON"
+# A page past its limit keeps the earliest items only, and says so.
+left_out=$(grep -o '"page":[0-9]*' "$page" | head -n 1 | cut -d: -f2)
+[ "${left_out:-0}" != 0 ] || [ "$drawn" = "$flows" ] ||
+    fail "$drawn arrows in the DOM, $flows flows in the JSON"
 [ "$drawn" = "$data" ] || fail "$drawn arrows drawn of $data in the data"
 [ -z "$arrows_wanted" ] || [ "$drawn" = "$arrows_wanted" ] ||
     fail "$drawn arrows, $arrows_wanted expected"
+# Once more, the page driving itself: zoom, pan, double-click, hover.
+chromium_run --dump-dom "file://$page#selftest" >"$dir/dom-selftest.html"
+interaction=$(grep -o 'self-check: [^<]*' "$dir/dom-selftest.html" | head -n 1)
+grep -q ' errors=0' <<<"$interaction" || fail "errors while driven: $interaction"
+steps=$(sed -n 's/.* interaction=\([^ ]*\).*/\1/p' <<<"$interaction")
+case "$steps" in
+zoom,pan,reset,hover) ;;
+*) fail "zoom, pan, reset and hover do not all work: '$steps'" ;;
+esac
 if grep -E 'CONSOLE.*(Uncaught|Failed to load)|net::ERR_' "$dir/chromium.log" >"$dir/console"; then
     fail "chromium's console: $(head -n 1 "$dir/console")"
 fi
@@ -97,4 +112,4 @@ png=${png:-$dir/timeline.png}
 chromium_run --hide-scrollbars --window-size="1200,$((245 + 30 * lanes))" \
     --screenshot="$(realpath -m "$png")" "file://$page"
 [ -s "$png" ] || fail "no screenshot"
-echo "check-html: $name: OK: $check, $(du -k "$png" | cut -f1) KB screenshot in $png"
+echo "check-html: $name: OK: $check, driven: $steps, $(du -k "$png" | cut -f1) KB screenshot in $png"
