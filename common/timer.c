@@ -29,7 +29,9 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/go_internal.h"
 #include "common/timer_internal.h"
+#include "common/trace.h"
 
 #define NOT_IN_HEAP SIZE_MAX
 #define INLINE_SLOTS 64
@@ -89,6 +91,8 @@ void time_sleep(duration_t d)
     int64_t deadline = time_now();
     deadline = deadline > INT64_MAX - d ? INT64_MAX : deadline + d;
     struct timespec ts = to_timespec(deadline);
+    if (trace_enabled())
+        go_note_wait(WAIT_SLEEP); /* a traced waiting span says "sleep" */
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
         ;
 }

@@ -147,7 +147,8 @@ int trace_write_json_to(FILE *out);
  * from disk, with no network: one lane per track (the same tracks, in the
  * same order, as trace_write_json), each span a bar (busy green, waiting
  * coloured by what the goroutine waited on: channel receive or send,
- * select, wait group, semaphore, or none of those, e.g. a sleep), an arrow
+ * select, a context (a select on its done channel), wait group, semaphore,
+ * sleep, or nothing: it never blocked), an arrow
  * for every channel hand-off from the sender's lane where the send began
  * to the receiver's lane where it took that value (buffered or not), a
  * bar for every close and a diamond for every canceled context (where the

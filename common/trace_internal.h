@@ -28,8 +28,8 @@ typedef struct {
     int8_t  parent_kind; /* the kind of the span it nests in; -1 for none */
     int8_t  depth;       /* spans it nests in (0: outermost) */
     int8_t  reason;      /* a finished wait span: what the thread last waited on
-                          * inside it (a wait_reason_t), or 0 (WAIT_NONE): no
-                          * core wait, e.g. a sleep */
+                          * inside it (a wait_reason_t, sleeps and contexts
+                          * included), or 0 (WAIT_NONE): it never blocked */
     char name[TRACE_NAME_MAX];
 } span_t;
 

@@ -361,6 +361,68 @@ Test(trace_flow, page_is_self_contained_and_escapes_names, .timeout = 20)
     support_end();
 }
 
+struct waiter_demo {
+    chan_t     *ch;
+    ctx_t      *ctx;
+    atomic_int  tid;
+    waitgroup_t done;
+};
+
+/* Waits four ways, each in its own waiting span: a receive that blocks, a
+ * select on a context that blocks, a receive that does not, and a sleep. */
+static void wait_four_ways(void *arg)
+{
+    struct waiter_demo *w = arg;
+    atomic_store(&w->tid, (int)gettid());
+    int v;
+    trace_wait("blocked receive");
+    cr_assert_eq(chan_recv(w->ch, &v), 0);
+    trace_end();
+    chan_case_t cases[2] = {chan_case_recv(w->ch, &v), chan_case_recv(ctx_done(w->ctx), NULL)};
+    trace_wait("until canceled");
+    cr_assert_eq(chan_select(cases, 2), 1);
+    trace_end();
+    cr_assert_eq(chan_send(w->ch, &v), 0); /* the buffer has room: never blocks */
+    trace_wait("ready receive");
+    cr_assert_eq(chan_recv(w->ch, &v), 0);
+    trace_end();
+    trace_wait("nap");
+    time_sleep(TIME_MILLISECOND);
+    trace_end();
+    waitgroup_done(&w->done);
+}
+
+Test(trace_flow, page_colours_each_wait_by_what_it_waited_on, .timeout = 20)
+{
+    support_begin();
+    trace_reset();
+    trace_enable();
+    struct waiter_demo w = {.ch = chan_make(sizeof(int), 1), .ctx = ctx_with_cancel(NULL)};
+    waitgroup_init(&w.done);
+    waitgroup_add(&w.done, 1);
+    cr_assert_eq(go_named("waiter", wait_four_ways, &w), 0);
+    support_wait_blocked(&w.tid); /* in the receive */
+    int one = 1;
+    cr_assert_eq(chan_send(w.ch, &one), 0);
+    support_wait_blocked(&w.tid); /* in the select */
+    ctx_cancel(w.ctx);
+    waitgroup_wait(&w.done);
+    waitgroup_destroy(&w.done);
+
+    /* A span is [start, end, kind, reason, depth, open, name]: waiting is
+     * kind 1; reasons 1 channel receive, 8 context, 0 none, 7 sleep. */
+    char *page = output_text(trace_write_html_to);
+    cr_assert_not_null(strstr(page, ",1,1,0,0,\"blocked receive\"]"));
+    cr_assert_not_null(strstr(page, ",1,8,0,0,\"until canceled\"]"));
+    cr_assert_not_null(strstr(page, ",1,0,0,0,\"ready receive\"]"), "it never blocked");
+    cr_assert_not_null(strstr(page, ",1,7,0,0,\"nap\"]"), "the nap is not a sleep");
+    free(page);
+    trace_reset();
+    ctx_release(w.ctx);
+    chan_release(w.ch);
+    support_end();
+}
+
 static void many_spans(void *arg)
 {
     (void)arg;
