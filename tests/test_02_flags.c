@@ -1,5 +1,5 @@
 /*
- * test_02_flags.c - lesson 02's --trace, --timeline and --leak, end to end:
+ * test_02_flags.c - lesson 02's --trace, --html, --timeline and --leak, end to end:
  * the trace is valid JSON with one span per job on a worker's track and an
  * arrow into the merge from every worker for each job it ran, the
  * timeline has a row per goroutine within 100 columns, the leak demo (the
@@ -93,6 +93,21 @@ Test(flags, the_merge_gets_an_arrow_from_every_worker_per_job_it_ran, .timeout =
     cr_assert_eq(matching, 8);
     free(flows);
     support_traced_free(&tr);
+    support_end();
+}
+
+Test(flags, html_page_has_a_lane_per_goroutine_and_an_arrow_per_hand_off, .timeout = 60)
+{
+    support_begin();
+    const char *argv[] = {"--workers", "3", "--jobs", "8", "--work-ms", "5", NULL};
+    html_run_t  hr;
+    support_run_html(PROG, argv, &hr);
+    /* main, the producer, three workers, the merge and the timer thread; each
+     * job crosses four: producer -> worker, the timer's tick that ends its
+     * simulated work, worker -> merge, merge -> main. */
+    cr_assert_eq(hr.lanes, 7);
+    cr_assert_eq(hr.arrows, 32);
+    support_html_free(&hr);
     support_end();
 }
 

@@ -1,5 +1,5 @@
 /*
- * test_04_flags.c - lesson 04's --trace, --timeline and --leak, end to end:
+ * test_04_flags.c - lesson 04's --trace, --html, --timeline and --leak, end to end:
  * the trace is valid JSON with one span per task (examples, workers and
  * sub-tasks) on that task's own track; the timeline has a row per goroutine
  * within 100 columns; the leak demo (a context never canceled, a timer
@@ -46,6 +46,21 @@ Test(flags, trace_has_one_span_per_task_on_its_goroutine, .timeout = 60)
     cr_assert_neq(tc_tid_of(t, "main"), -1);
     cr_assert_neq(tc_tid_of(t, "goc-timer"), -1);
     support_traced_free(&tr);
+    support_end();
+}
+
+Test(flags, html_page_has_a_lane_per_goroutine_and_an_arrow_per_hand_off, .timeout = 60)
+{
+    support_begin();
+    const char *argv[] = {"--task-ms", "500", "--cancel-after-ms", "150", "--timeout-ms",
+                          "150",       NULL};
+    html_run_t  hr;
+    support_run_html(PROG, argv, &hr);
+    /* main, nine goroutines and the timer thread; three time_after ticks to
+     * main, three tasks reporting to main, three sub-tasks to their workers. */
+    cr_assert_eq(hr.lanes, 11);
+    cr_assert_eq(hr.arrows, 9);
+    support_html_free(&hr);
     support_end();
 }
 

@@ -1,5 +1,5 @@
 /*
- * test_05_flags.c - lesson 05's --trace, --timeline and --leak, end to end:
+ * test_05_flags.c - lesson 05's --trace, --html, --timeline and --leak, end to end:
  * the trace is valid JSON with one "visit" span per value on the sink's
  * track and one send per number on the generator's, and one arrow (flow
  * event) per value per link it crosses, in order; the timeline has a row
@@ -101,6 +101,20 @@ Test(flags, trace_has_an_arrow_per_value_per_link_in_order, .timeout = 60)
     }
     free(flows);
     support_traced_free(&tr);
+    support_end();
+}
+
+Test(flags, html_page_has_a_lane_per_goroutine_and_an_arrow_per_hand_off, .timeout = 60)
+{
+    support_begin();
+    const char *argv[] = {"--n", "20", "--sinks", "1", "--sink-ms", "0", NULL};
+    html_run_t  hr;
+    support_run_html(PROG, argv, &hr);
+    /* main, three stages and the sink; every value crosses one link per stage
+     * it reaches: 20 + 20 + 10 (see trace_has_an_arrow_per_value_per_link). */
+    cr_assert_eq(hr.lanes, 5);
+    cr_assert_eq(hr.arrows, 50);
+    support_html_free(&hr);
     support_end();
 }
 
