@@ -423,6 +423,76 @@ Test(trace_flow, page_colours_each_wait_by_what_it_waited_on, .timeout = 20)
     support_end();
 }
 
+/* A sender and a receiver that keep values moving through ch until the
+ * sender has sent `count`; the receiver returns at the close. */
+struct churn {
+    chan_t     *ch;
+    int         count;
+    waitgroup_t done;
+};
+
+static void churn_send(void *arg)
+{
+    struct churn *c = arg;
+    for (int v = 0; v < c->count; v++) {
+        trace_wait("send");
+        cr_assert_eq(chan_send(c->ch, &v), 0);
+        trace_end();
+    }
+    chan_close(c->ch);
+    waitgroup_done(&c->done);
+}
+
+static void churn_recv(void *arg)
+{
+    struct churn *c = arg;
+    int           v, expected = 0;
+    while (chan_recv(c->ch, &v) == 0)
+        cr_assert_eq(v, expected++, "FIFO");
+    cr_assert_eq(expected, c->count);
+    waitgroup_done(&c->done);
+}
+
+static int write_nowhere(int (*write_to)(FILE *))
+{
+    FILE *out = fopen("/dev/null", "w");
+    cr_assert_not_null(out);
+    int err = write_to(out);
+    fclose(out);
+    return err;
+}
+
+Test(trace_flow, outputs_and_reset_race_with_hand_offs, .timeout = 60)
+{
+    support_begin();
+    trace_reset();
+    trace_enable();
+    struct churn c[2] = {{.ch = chan_make(sizeof(int), 0), .count = 3000},
+                         {.ch = chan_make(sizeof(int), 4), .count = 3000}};
+    for (int i = 0; i < 2; i++) {
+        waitgroup_init(&c[i].done);
+        waitgroup_add(&c[i].done, 2);
+        cr_assert_eq(go_named("churn send", churn_send, &c[i]), 0);
+        cr_assert_eq(go_named("churn recv", churn_recv, &c[i]), 0);
+    }
+    /* While values move: read everything out, reset, start again. */
+    for (int round = 0; round < 20; round++) {
+        cr_assert_eq(write_nowhere(trace_write_html_to), 0);
+        cr_assert_eq(write_nowhere(trace_write_json_to), 0);
+        if (round % 4 == 3) {
+            trace_reset();
+            trace_enable();
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        waitgroup_wait(&c[i].done);
+        waitgroup_destroy(&c[i].done);
+        chan_release(c[i].ch);
+    }
+    trace_reset();
+    support_end();
+}
+
 static void many_spans(void *arg)
 {
     (void)arg;
