@@ -363,44 +363,31 @@ int trace_write_path(const char *path, int (*write_to)(FILE *out))
 
 /* ------------------------------------------------------------ the end of a program */
 
-/* Writes one file output and says where on stdout ("<Title> written to
- * PATH (hint)"), or why not on stderr. */
-static int finish_file(const char *prog, const char *path, int (*write)(const char *),
-                       const char *what, const char *title, const char *hint)
+int trace_write_file(const char *prog, trace_format_t format, const char *path)
 {
-    int err = write(path);
+    bool html = format == TRACE_FORMAT_HTML;
+    int  err = html ? trace_write_html(path) : trace_write_json(path);
     if (err != 0)
-        fprintf(stderr, "%s: cannot write the %s to %s: %s\n", prog, what, path, strerror(err));
+        fprintf(stderr, "%s: cannot write the %s to %s: %s\n", prog,
+                html ? "timeline page" : "trace", path, strerror(err));
+    else if (html)
+        printf("Timeline page written to %s (open it in any browser; it needs no network)\n", path);
     else
-        printf("%s written to %s (%s)\n", title, path, hint);
-    return err;
-}
-
-int trace_finish_outputs(const char *prog, const trace_outputs_t *o)
-{
-    if (!trace_enabled())
-        return 0;
-    int err = 0, rc;
-    if (o->timeline != NULL) {
-        trace_print_timeline(o->timeline, 100);
-        fflush(o->timeline);
-    }
-    if (o->json != NULL) {
-        rc = finish_file(prog, o->json, trace_write_json, "trace", "Trace",
-                         "open it in https://ui.perfetto.dev");
-        err = err ? err : rc;
-    }
-    if (o->html != NULL) {
-        rc = finish_file(prog, o->html, trace_write_html, "timeline page", "Timeline page",
-                         "open it in any browser; it needs no network");
-        err = err ? err : rc;
-    }
-    trace_reset();
+        printf("Trace written to %s (open it in https://ui.perfetto.dev)\n", path);
     return err;
 }
 
 int trace_finish(const char *prog, const char *json_path, FILE *timeline)
 {
-    trace_outputs_t outputs = {.json = json_path, .timeline = timeline};
-    return trace_finish_outputs(prog, &outputs);
+    if (!trace_enabled())
+        return 0;
+    int err = 0;
+    if (timeline != NULL) {
+        trace_print_timeline(timeline, 100);
+        fflush(timeline);
+    }
+    if (json_path != NULL)
+        err = trace_write_file(prog, TRACE_FORMAT_JSON, json_path);
+    trace_reset();
+    return err;
 }

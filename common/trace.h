@@ -177,16 +177,19 @@ void trace_print_timeline(FILE *out, int width);
  * never enabled. */
 int trace_finish(const char *prog, const char *json_path, FILE *timeline);
 
-/* The same with every output: NULL fields are not written. The page goes
- * to html ("Timeline page written to PATH ..." on stdout); a failure to
- * write one output does not stop the others, and the first error is
- * returned. */
-typedef struct {
-    const char *json;     /* Chrome trace JSON, or NULL */
-    const char *html;     /* the timeline page, or NULL */
-    FILE       *timeline; /* the ASCII timeline, or NULL */
-} trace_outputs_t;
-int trace_finish_outputs(const char *prog, const trace_outputs_t *outputs);
+/* The file formats, for trace_write_file. */
+typedef enum {
+    TRACE_FORMAT_JSON, /* trace_write_json */
+    TRACE_FORMAT_HTML, /* trace_write_html */
+} trace_format_t;
+
+/* Writes the trace to path in format and says so on stdout ("Trace written
+ * to PATH (open it in https://ui.perfetto.dev)", "Timeline page written to
+ * PATH (open it in any browser; it needs no network)"), or why not on
+ * stderr ("<prog>: cannot write the trace to PATH: reason", "... the
+ * timeline page ..."). Returns 0 or the errno of the failed write. What
+ * trace_finish and the lesson harness's --trace and --html do. */
+int trace_write_file(const char *prog, trace_format_t format, const char *path);
 
 /* The functions behind the macros: call the macros instead. */
 void trace_begin_(trace_kind_t kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
