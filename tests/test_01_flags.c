@@ -41,14 +41,10 @@ Test(flags, html_page_has_a_lane_per_goroutine_and_an_arrow_per_hand_off, .timeo
 {
     support_begin();
     const char *argv[] = {"--workers", "3", "--tasks", "8", "--work-ms", "5", NULL};
-    html_run_t  hr;
-    support_run_html(PROG, argv, &hr);
     /* main, the producer, the dispatcher and three workers; each task crosses
      * four hand-offs: producer -> dispatcher -> worker, the worker's offer of
      * itself back to the dispatcher, and its result to main. */
-    cr_assert_eq(hr.lanes, 6);
-    cr_assert_eq(hr.arrows, 32);
-    support_html_free(&hr);
+    support_check_page(PROG, argv, 6, 32);
     support_end();
 }
 

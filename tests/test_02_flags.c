@@ -100,14 +100,10 @@ Test(flags, html_page_has_a_lane_per_goroutine_and_an_arrow_per_hand_off, .timeo
 {
     support_begin();
     const char *argv[] = {"--workers", "3", "--jobs", "8", "--work-ms", "5", NULL};
-    html_run_t  hr;
-    support_run_html(PROG, argv, &hr);
     /* main, the producer, three workers, the merge and the timer thread; each
      * job crosses four: producer -> worker, the timer's tick that ends its
      * simulated work, worker -> merge, merge -> main. */
-    cr_assert_eq(hr.lanes, 7);
-    cr_assert_eq(hr.arrows, 32);
-    support_html_free(&hr);
+    support_check_page(PROG, argv, 7, 32);
     support_end();
 }
 

@@ -54,11 +54,7 @@ static void check_page(const char *kind_flag, size_t arrows)
 {
     support_begin();
     const char *argv[] = {"--tasks", "6", "--limit", "2", "--work-ms", "5", kind_flag, NULL};
-    html_run_t  hr;
-    support_run_html(PROG, argv, &hr);
-    cr_assert_eq(hr.lanes, 7, "main and six tasks");
-    cr_assert_eq(hr.arrows, arrows);
-    support_html_free(&hr);
+    support_check_page(PROG, argv, 7, arrows); /* main and six tasks */
     support_end();
 }
 

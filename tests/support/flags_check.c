@@ -71,44 +71,43 @@ static size_t count_between(const char *from, const char *to, const char *needle
     return n;
 }
 
-void support_run_html(const char *name, const char *const argv[], html_run_t *hr)
+void support_check_page(const char *name, const char *const argv[], size_t lanes, size_t arrows)
 {
-    memset(hr, 0, sizeof *hr);
-    support_temp_file(hr->traced.path, sizeof hr->traced.path);
-    support_temp_file(hr->page_path, sizeof hr->page_path);
-    hr->traced.run = run_with4(
-        name, argv, (const char *const[4]){"--trace", hr->traced.path, "--html", hr->page_path});
-    support_assert_clean_run(&hr->traced.run);
-    const char *out = hr->traced.run.out;
+    traced_run_t tr;
+    char         page_path[64];
+    memset(&tr, 0, sizeof tr);
+    support_temp_file(tr.path, sizeof tr.path);
+    support_temp_file(page_path, sizeof page_path);
+    tr.run = run_with4(name, argv, (const char *const[4]){"--trace", tr.path, "--html", page_path});
+    support_assert_clean_run(&tr.run);
+    const char *out = tr.run.out;
     cr_assert_eq(count_lines_containing(out, "Trace written to"), 1, "%s", out);
     cr_assert_eq(count_lines_containing(out, "Timeline page written to"), 1, "%s", out);
-    hr->traced.json = tc_read_file(hr->traced.path);
-    cr_assert_not_null(hr->traced.json, "no trace file");
-    cr_assert(tc_parse(hr->traced.json, &hr->traced.trace), "invalid JSON (%s at byte %zu)",
-              hr->traced.trace.error, hr->traced.trace.error_at);
+    tr.json = tc_read_file(tr.path);
+    cr_assert_not_null(tr.json, "no trace file");
+    cr_assert(tc_parse(tr.json, &tr.trace), "invalid JSON (%s at byte %zu)", tr.trace.error,
+              tr.trace.error_at);
 
-    hr->page = tc_read_file(hr->page_path);
-    cr_assert_not_null(hr->page, "no page");
-    cr_assert(strncmp(hr->page, "<!DOCTYPE html>", 15) == 0);
-    cr_assert_null(strstr(hr->page, "http:"), "the page names a URL");
-    cr_assert_null(strstr(hr->page, "https:"), "the page names a URL");
-    /* The page's data, against the JSON of the same run: a lane per track,
-     * an arrow per flow (both outputs read one recording). */
-    const char *lanes = strstr(hr->page, "\"lanes\":["), *arrows = strstr(hr->page, "\"arrows\":[");
-    const char *marks = strstr(hr->page, "\"marks\":[");
-    cr_assert(lanes && arrows && marks && lanes < arrows && arrows < marks, "no data in the page");
-    hr->lanes = count_between(lanes, arrows, "\n{\"name\":");
-    hr->arrows = count_between(arrows, marks, "\n[");
-    cr_assert_eq(hr->lanes, tc_count(&hr->traced.trace, "M", "thread_name"));
-    cr_assert_eq(hr->arrows, tc_count(&hr->traced.trace, "s", NULL));
-}
-
-void support_html_free(html_run_t *hr)
-{
-    free(hr->page);
-    hr->page = NULL;
-    unlink(hr->page_path);
-    support_traced_free(&hr->traced);
+    char *page = tc_read_file(page_path);
+    cr_assert_not_null(page, "no page");
+    cr_assert(strncmp(page, "<!DOCTYPE html>", 15) == 0);
+    cr_assert_null(strstr(page, "http:"), "the page names a URL");
+    cr_assert_null(strstr(page, "https:"), "the page names a URL");
+    /* The page's data, against the JSON of the same run (both outputs read
+     * one recording), and against what the scenario implies. */
+    const char *in_lanes = strstr(page, "\"lanes\":["), *in_arrows = strstr(page, "\"arrows\":[");
+    const char *in_marks = strstr(page, "\"marks\":[");
+    cr_assert(in_lanes && in_arrows && in_marks && in_lanes < in_arrows && in_arrows < in_marks,
+              "no data in the page");
+    size_t page_lanes = count_between(in_lanes, in_arrows, "\n{\"name\":");
+    size_t page_arrows = count_between(in_arrows, in_marks, "\n[");
+    cr_assert_eq(page_lanes, tc_count(&tr.trace, "M", "thread_name"), "a lane per track");
+    cr_assert_eq(page_arrows, tc_count(&tr.trace, "s", NULL), "an arrow per flow");
+    cr_assert_eq(page_lanes, lanes, "%zu lanes, %zu expected", page_lanes, lanes);
+    cr_assert_eq(page_arrows, arrows, "%zu arrows, %zu expected", page_arrows, arrows);
+    free(page);
+    unlink(page_path);
+    support_traced_free(&tr);
 }
 
 run_result_t support_run_timeline(const char *name, const char *const argv[], size_t rows)

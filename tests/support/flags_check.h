@@ -37,25 +37,13 @@ void support_run_traced(const char *name, const char *const argv[], traced_run_t
 /* Frees what support_run_traced filled in and removes the trace file. */
 void support_traced_free(traced_run_t *tr);
 
-/* A run with both --trace FILE and --html PAGE, both read back. */
-typedef struct {
-    traced_run_t traced; /* the run and its trace */
-    char         page_path[64];
-    char        *page;   /* the page's text */
-    size_t       lanes;  /* lanes in the page's data */
-    size_t       arrows; /* arrows in the page's data */
-} html_run_t;
-
 /* Runs program `name` with argv and then "--trace FILE --html PAGE", and
  * fails the test unless the run is clean, says "Trace written to" and
  * "Timeline page written to" once each, the trace parses, the page is an
  * HTML page naming no http: or https: URL, and its data has a lane per
- * track of the trace and an arrow per flow. Fills *hr; free it with
- * support_html_free. */
-void support_run_html(const char *name, const char *const argv[], html_run_t *hr);
-
-/* Frees what support_run_html filled in and removes both files. */
-void support_html_free(html_run_t *hr);
+ * track of the trace and an arrow per flow, `lanes` lanes and `arrows`
+ * arrows. Removes both files. */
+void support_check_page(const char *name, const char *const argv[], size_t lanes, size_t arrows);
 
 /* Runs program `name` with argv and then "--timeline", and fails the test
  * unless the run is clean (support_assert_clean_run) and prints a timeline
