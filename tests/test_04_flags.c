@@ -54,9 +54,11 @@ Test(flags, html_page_has_a_lane_per_goroutine_and_an_arrow_per_hand_off, .timeo
     support_begin();
     const char *argv[] = {"--task-ms", "500", "--cancel-after-ms", "150", "--timeout-ms",
                           "150",       NULL};
-    /* main, nine goroutines and the timer thread; three time_after ticks to
-     * main, three tasks reporting to main, three sub-tasks to their workers. */
-    support_check_page(PROG, argv, 11, 9);
+    /* main, nine goroutines and the timer thread. The hand-offs (time_after
+     * ticks to main, tasks reporting to main, sub-tasks to their workers)
+     * race with the cancellations: a slow machine (valgrind) lets a timer
+     * tick in first. So the arrows are checked against the trace only. */
+    support_check_page(PROG, argv, 11, SUPPORT_ANY_ARROWS);
     support_end();
 }
 

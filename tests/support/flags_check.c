@@ -104,7 +104,8 @@ void support_check_page(const char *name, const char *const argv[], size_t lanes
     cr_assert_eq(page_lanes, tc_count(&tr.trace, "M", "thread_name"), "a lane per track");
     cr_assert_eq(page_arrows, tc_count(&tr.trace, "s", NULL), "an arrow per flow");
     cr_assert_eq(page_lanes, lanes, "%zu lanes, %zu expected", page_lanes, lanes);
-    cr_assert_eq(page_arrows, arrows, "%zu arrows, %zu expected", page_arrows, arrows);
+    cr_assert(arrows == SUPPORT_ANY_ARROWS || page_arrows == arrows, "%zu arrows, %zu expected",
+              page_arrows, arrows);
     free(page);
     unlink(page_path);
     support_traced_free(&tr);
