@@ -33,7 +33,9 @@
 #include "common/os.h"
 #include "common/park.h"
 #include "common/sched.h"
+#include "common/go_internal.h"
 #include "common/timer_internal.h"
+#include "common/trace.h"
 
 #define NOT_IN_HEAP SIZE_MAX
 #define INLINE_SLOTS 64
@@ -105,6 +107,8 @@ void time_sleep(duration_t d)
      * stretch it when we go back to sleep. */
     int64_t deadline = time_now();
     deadline = deadline > INT64_MAX - d ? INT64_MAX : deadline + d;
+    if (trace_enabled())
+        go_note_wait(WAIT_SLEEP); /* a traced waiting span says "sleep" */
     if (sleep_as_goroutine(deadline))
         return;
     os_sleep_until(deadline);
