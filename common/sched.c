@@ -31,7 +31,9 @@
  * finishes what the G could not do on its own stack (commit a park, free
  * its stack at exit).
  */
+#ifndef _DEFAULT_SOURCE /* a -D on the command line wins */
 #define _DEFAULT_SOURCE /* glibc and musl: sigaltstack, MAP_ANONYMOUS */
+#endif
 
 #include "common/sched.h"
 

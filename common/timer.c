@@ -17,7 +17,9 @@
  *     static storage, so an idle process holds no timer allocation at all
  *     (tests compare live allocations with a baseline).
  */
+#ifndef _POSIX_C_SOURCE /* a -D on the command line wins */
 #define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
+#endif
 
 #include "common/timer.h"
 
