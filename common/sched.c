@@ -91,6 +91,7 @@ typedef struct m {
     atomic_int   wake;      /* 0 asleep, 1 woken: its futex word */
     struct m    *idle_next; /* on the idle M list (sched.lock) */
     uint32_t     rand;      /* for the order of stealing */
+    int          id;        /* 0, 1, ... in the order the workers started */
 } m_t;
 
 static struct {
@@ -108,6 +109,7 @@ static struct {
     atomic_int     nblocking;  /* Gs inside sched_blocking_begin/end */
     atomic_int     thread_fail_countdown; /* -1: never fail */
     atomic_int     barrier;   /* see full_barrier */
+    atomic_int     next_worker_id;
     struct sigaction previous_segv, previous_bus;
 } sched = {.once = PTHREAD_ONCE_INIT, .thread_fail_countdown = -1};
 
@@ -414,6 +416,7 @@ static int m_start(p_t *p, bool spinning)
     m->handed_p = p;
     m->spinning = spinning;
     m->rand = (uint32_t)(p->id * 2654435761u + 1);
+    m->id = atomic_fetch_add(&sched.next_worker_id, 1);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -687,6 +690,12 @@ goroutine_t *sched_current(void)
 {
     m_t *m = current_m();
     return m != NULL ? m->curg : NULL;
+}
+
+int sched_worker_id(void)
+{
+    m_t *m = current_m();
+    return m != NULL && m->curg != NULL ? m->id : -1;
 }
 
 bool sched_in_blocking_call(void)
