@@ -32,7 +32,7 @@ typedef struct {
     int16_t worker;      /* M:N: the worker that ran it (sched_worker_id), or
                           * TRACE_WORKERS_SEVERAL if it ended on another one
                           * than it began on; -1: a thread, or the thread runtime */
-    int8_t  reason;      /* a finished wait span: what the thread last waited on
+    int8_t reason;       /* a finished wait span: what the thread last waited on
                           * inside it (a wait_reason_t, sleeps and contexts
                           * included), or 0 (WAIT_NONE): it never blocked */
     char name[TRACE_NAME_MAX];

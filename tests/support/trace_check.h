@@ -30,7 +30,7 @@ typedef struct {
     bool   open;         /* args.open */
     long   worker;       /* args.worker: the M:N worker that ran a span; -2 for
                           * "several", -1 if missing (a thread's span) */
-    long   id;           /* flow events: the flow's id; -1 if missing */
+    long id;             /* flow events: the flow's id; -1 if missing */
 } tc_event_t;
 
 /* A parsed trace file: its events in file order. */
