@@ -256,11 +256,23 @@ void go_wait_begin(wait_reason_t reason, uint64_t chan_id, size_t elem_size, siz
     goroutine_t *g = go_self();
     if (g == NULL || g->wait_depth++ > 0)
         return;
+    g->waits++;
+    g->last_wait = reason;
     atomic_store_explicit(&g->wait_chan_id, chan_id, memory_order_relaxed);
     atomic_store_explicit(&g->wait_elem_size, elem_size, memory_order_relaxed);
     atomic_store_explicit(&g->wait_cap, cap, memory_order_relaxed);
     atomic_store_explicit(&g->wait_cases, cases, memory_order_relaxed);
     atomic_store_explicit(&g->wait_reason, (int)reason, memory_order_release);
+}
+
+void go_note_wait(wait_reason_t reason)
+{
+    goroutine_t *g = go_self_if_known();
+    if (g == NULL || g->wait_depth > 1)
+        return; /* inside another wait, whose reason stands */
+    if (g->wait_depth == 0)
+        g->waits++; /* a wait of its own (a sleep); else go_wait_begin counted it */
+    g->last_wait = reason;
 }
 
 void go_wait_end(void)
@@ -325,6 +337,8 @@ static const char *reason_text(wait_reason_t reason)
         return "waitgroup wait";
     case WAIT_SEMAPHORE:
         return "semaphore acquire";
+    case WAIT_SLEEP:   /* never a wait_reason (go_note_wait), so never shown */
+    case WAIT_CONTEXT: /* the same */
     default:
         return "running";
     }

@@ -17,7 +17,9 @@
  *     static storage, so an idle process holds no timer allocation at all
  *     (tests compare live allocations with a baseline).
  */
+#ifndef _POSIX_C_SOURCE         /* a -D on the command line wins */
 #define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
+#endif
 
 #include "common/timer.h"
 
@@ -30,10 +32,12 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/go_internal.h"
 #include "common/os.h"
 #include "common/park.h"
 #include "common/sched.h"
 #include "common/timer_internal.h"
+#include "common/trace.h"
 
 #define NOT_IN_HEAP SIZE_MAX
 #define INLINE_SLOTS 64
@@ -105,6 +109,8 @@ void time_sleep(duration_t d)
      * stretch it when we go back to sleep. */
     int64_t deadline = time_now();
     deadline = deadline > INT64_MAX - d ? INT64_MAX : deadline + d;
+    if (trace_enabled())
+        go_note_wait(WAIT_SLEEP); /* a traced waiting span says "sleep" */
     if (sleep_as_goroutine(deadline))
         return;
     os_sleep_until(deadline);

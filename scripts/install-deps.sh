@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/install-deps.sh [test] [clang] [aarch64] [musl] [go] - make sure what a
+# scripts/install-deps.sh [test] [clang] [aarch64] [musl] [chromium] [go] - make sure what a
 # make target needs is installed.
 #
 #   test     (the default) what `make test` needs: a C compiler (gcc),
@@ -9,6 +9,8 @@
 #   aarch64  the aarch64 cross compiler and C library, and qemu-user to run
 #            what it builds (make check-aarch64)
 #   musl     musl-gcc (make check-musl)
+#   chromium headless Chromium (Debian's `chromium`), for make check-html and
+#            make pictures
 #   go       a Go toolchain, 1.19 or newer (make bench-go: bench/go/)
 # `make check-portable` needs what `test` needs.
 #
@@ -67,6 +69,10 @@ check_musl() {
     command -v musl-gcc >/dev/null || need musl-gcc musl-tools
 }
 
+check_chromium() {
+    command -v chromium >/dev/null || need "headless Chromium" chromium
+}
+
 check_go() {
     command -v go >/dev/null || need "a Go toolchain" golang-go
 }
@@ -74,9 +80,9 @@ check_go() {
 [ $# -gt 0 ] || set -- test
 for what in "$@"; do
     case $what in
-    test | clang | aarch64 | musl | go) "check_$what" ;;
+    test | clang | aarch64 | musl | chromium | go) "check_$what" ;;
     *)
-        echo "usage: $0 [test] [clang] [aarch64] [musl] [go]" >&2
+        echo "usage: $0 [test] [clang] [aarch64] [musl] [chromium] [go]" >&2
         exit 2
         ;;
     esac
