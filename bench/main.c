@@ -16,6 +16,12 @@
  * hand-off with it wakes a thread through the kernel. `--on-thread` runs
  * the part on that thread instead, so the difference can be measured.
  *
+ * Each line also says how much CPU time the process used per operation
+ * (cpu_ns_per_op=, getrusage: every thread, user and system, setup
+ * included). On a machine shared with other work, the wall-clock figure
+ * says how much CPU the others left us; the CPU figure says what the work
+ * cost, and moves far less (bench/README.md, "Noise").
+ *
  * Exit status: 0, 1 if a workload failed or left something running or
  * allocated, 2 for bad usage.
  */
@@ -23,6 +29,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bench/bench.h"
 #include "common/cli.h"
@@ -125,10 +132,22 @@ static int run_workload(const bench_workload_t *w, int64_t n, bool on_thread, in
     return rc != 0 ? rc : b.rc;
 }
 
+/* CPU time this process has used so far (every thread, user + system), ns. */
+static int64_t cpu_time_ns(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+           ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
 static int run_one(const bench_workload_t *w, int64_t n, bool on_thread)
 {
     int64_t elapsed = 0;
+    int64_t cpu0 = cpu_time_ns();
     int     rc = run_workload(w, n, on_thread, &elapsed);
+    int64_t cpu = cpu_time_ns() - cpu0;
     if (rc != 0) {
         fprintf(stderr, "%s: %s failed: %s\n", PROG, w->name, strerror(rc));
         return 1;
@@ -137,8 +156,9 @@ static int run_one(const bench_workload_t *w, int64_t n, bool on_thread)
         elapsed = 1; /* a clock tick finer than the work: say 1 ns, not infinity */
     double      ns_per_op = (double)elapsed / (double)n;
     const char *extra = bench_take_extra();
-    printf("workload=%s n=%" PRId64 " ns_per_op=%.2f ops_per_s=%.1f%s%s\n", w->name, n, ns_per_op,
-           1e9 / ns_per_op, *extra != '\0' ? " " : "", extra);
+    printf("workload=%s n=%" PRId64 " ns_per_op=%.2f ops_per_s=%.1f cpu_ns_per_op=%.2f%s%s\n",
+           w->name, n, ns_per_op, 1e9 / ns_per_op, (double)cpu / (double)n,
+           *extra != '\0' ? " " : "", extra);
     fflush(stdout);
     return 0;
 }

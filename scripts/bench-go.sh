@@ -10,7 +10,8 @@
 # medians, the median of the per-round ratios C/Go for each runtime (below
 # 1: C is faster), the spread of the M:N ratios (the largest per-round ratio
 # over the smallest: how steady the comparison is) and whether the targets
-# of issue 18 are met (M:N/Go at most 1.0, spread at most 1.5). Extra fields
+# of issue 18 are met (M:N/Go at most 1.0, spread at most 1.5), then the
+# same ratio and spread for CPU time per operation. Extra fields
 # (kib_per_goroutine=) get their medians below the table, then the memory
 # report of both. goroutines_100k is not run with one thread per goroutine:
 # 100,000 threads at once is past what the kernel allows (about 32,000 here)
@@ -87,8 +88,8 @@ target() {
 echo "# C $bin (M:N, GOMAXPROCS=${GOC_MAXPROCS:-all CPUs}; threads) vs Go $gobin" \
     "(GOMAXPROCS=${GOMAXPROCS:-default}): $runs rounds, alternating, on $(uname -n)," \
     "$(nproc 2>/dev/null || echo '?') CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-18s %10s %11s %10s %7s %7s %13s %6s %4s\n' workload "C M:N ns" "C thread ns" "Go ns" \
-    "M:N/Go" "thr/Go" "M:N/Go range" spread met
+printf '%-18s %10s %11s %10s %7s %7s %13s %6s %4s %7s %6s\n' workload "C M:N ns" "C thread ns" "Go ns" \
+    "M:N/Go" "thr/Go" "M:N/Go range" spread met "cpu r" "cpu sp"
 : >"$tmp/extras"
 for w in $workloads; do
     [ "$w" != memory ] || continue
@@ -114,7 +115,7 @@ for w in $workloads; do
             for (f = 3; f <= NF; f++) {
                 split($f, kv, "=")
                 v[$1, $2, kv[1]] = kv[2]
-                if (kv[1] != "ns_per_op" && kv[1] != "ops_per_s") keys[kv[1]] = 1
+                if (kv[1] != "ns_per_op" && kv[1] != "ops_per_s" && kv[1] != "cpu_ns_per_op") keys[kv[1]] = 1
             }
             rounds = $2 > rounds ? $2 : rounds
         }
@@ -134,11 +135,19 @@ for w in $workloads; do
                 ratio[who[s]] = median(x, k)
             }
             spread = lo > 0 ? hi / lo : 0
+            k = 0 # CPU time: the per-round ratio C (M:N) / Go and its spread
+            for (r = 1; r <= rounds; r++)
+                if (("mn", r, "cpu_ns_per_op") in v && ("go", r, "cpu_ns_per_op") in v && v["go", r, "cpu_ns_per_op"] > 0)
+                    x[++k] = v["mn", r, "cpu_ns_per_op"] / v["go", r, "cpu_ns_per_op"]
+            clo = 1e18; chi = 0; for (j = 1; j <= k; j++) { clo = x[j] < clo ? x[j] : clo; chi = x[j] > chi ? x[j] : chi }
+            cratio = median(x, k)
+            cspread = clo > 0 ? chi / clo : 0
             r = sprintf("%.2f", ratio["mn"]) + 0 # judged as printed
             sp = sprintf("%.2f", spread) + 0
             met = t == "-" ? "" : (r <= t + 0 && sp <= 1.5 ? "yes" : "NO")
-            printf "%-18s %10s %11s %10s %7s %7s %13s %6.2f %4s\n", w, fmt(med["mn"]), fmt(med["threads"]),
-                fmt(med["go"]), fmt(ratio["mn"]), fmt(ratio["threads"]), sprintf("%.2f-%.2f", lo, hi), spread, met
+            printf "%-18s %10s %11s %10s %7s %7s %13s %6.2f %4s %7s %6.2f\n", w, fmt(med["mn"]), fmt(med["threads"]),
+                fmt(med["go"]), fmt(ratio["mn"]), fmt(ratio["threads"]), sprintf("%.2f-%.2f", lo, hi), spread, met,
+                fmt(cratio), cspread
             for (key in keys) {
                 line = sprintf("%s %s:", w, key)
                 for (s = 1; s <= 3; s++) {
@@ -151,7 +160,9 @@ for w in $workloads; do
         }' "$tmp/samples"
 done
 echo "(medians of $runs rounds; M:N/Go and thr/Go are medians of the per-round ratios; spread:"
-echo " the largest M:N/Go ratio of a round over the smallest; met: M:N/Go <= target 1.0 and spread <= 1.5)"
+echo " the largest M:N/Go ratio of a round over the smallest; met: M:N/Go <= target 1.0 and spread <= 1.5;"
+echo " cpu r and cpu sp: the same ratio and spread for CPU time per op (cpu_ns_per_op), what the work"
+echo " cost whatever share of the CPUs the rest of the machine left us)"
 if [ -s "$tmp/extras" ]; then
     echo
     echo "# extra fields, medians"

@@ -7,8 +7,8 @@
  * ops_per_s=<float>`, whose two figures agree with each other. The program
  * checks its own results (every item once, sums right) and exits 1 if they
  * are wrong or if anything was left running, so exit 0 means more than
- * "did not crash". goroutines_100k adds one field, kib_per_goroutine=,
- * which must be there and be a sane size. Bad usage must exit 2 with a
+ * "did not crash". Every line ends with cpu_ns_per_op=, and
+ * goroutines_100k adds kib_per_goroutine=; both must be there and sane. Bad usage must exit 2 with a
  * message.
  */
 #include <criterion/criterion.h>
@@ -42,6 +42,14 @@ static size_t check_result_line(const char *line, const char *name, long long wa
     int       fields = sscanf(line, "workload=%63[a-z0-9_] n=%lld ns_per_op=%lf ops_per_s=%lf%n",
                               got_name, &n, &ns_per_op, &ops_per_s, &end);
     cr_assert_eq(fields, 4, "malformed line: %s", line);
+    /* The CPU time per operation (getrusage; setup included, so it may
+     * exceed the wall time's share when the run is tiny). */
+    double cpu_ns = -1;
+    int    after_cpu = -1;
+    cr_assert_eq(sscanf(line + end, " cpu_ns_per_op=%lf%n", &cpu_ns, &after_cpu), 1,
+                 "no cpu_ns_per_op= field: %s", line);
+    cr_assert(cpu_ns >= 0 && cpu_ns < 1e12, "cpu_ns_per_op=%f", cpu_ns);
+    end += after_cpu;
     if (strcmp(name, "goroutines_100k") == 0) {
         /* Resident memory per parked goroutine: at least its bookkeeping,
          * and far below a whole default stack (64 KiB) or a thread's. */

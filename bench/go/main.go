@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -85,8 +86,20 @@ func parseN(text string) int64 {
 	return n
 }
 
+// cpuTime is the CPU time this process has used so far (every thread, user
+// and system), as the C program measures it with getrusage.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func runOne(w workload, n int64) bool {
+	cpu0 := cpuTime()
 	elapsed, err := w.run(n)
+	cpu := cpuTime() - cpu0
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %s failed: %v\n", prog, w.name, err)
 		return false
@@ -100,7 +113,8 @@ func runOne(w workload, n int64) bool {
 		tail = " " + extra
 		extra = ""
 	}
-	fmt.Printf("workload=%s n=%d ns_per_op=%.2f ops_per_s=%.1f%s\n", w.name, n, nsPerOp, 1e9/nsPerOp, tail)
+	fmt.Printf("workload=%s n=%d ns_per_op=%.2f ops_per_s=%.1f cpu_ns_per_op=%.2f%s\n", w.name, n, nsPerOp,
+		1e9/nsPerOp, float64(cpu.Nanoseconds())/float64(n), tail)
 	return true
 }
 
