@@ -287,7 +287,9 @@ void go_sleep_begin(parker_t *p)
     goroutine_t *g = go_self();
     if (g == NULL)
         return;
-    int64_t now = time_now();
+    /* Dumps print the time asleep in tenths of a second: the last tick's
+     * time will do, and this runs on every park (bench/README.md). */
+    int64_t now = os_monotonic_coarse_ns();
     lock_acquire(&g->sleep_lock);
     g->sleeping_on = p;
     g->sleep_count++;

@@ -95,6 +95,16 @@ int64_t os_monotonic_ns(void)
     return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
+int64_t os_monotonic_coarse_ns(void)
+{
+#ifdef CLOCK_MONOTONIC_COARSE
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+#endif
+    return os_monotonic_ns();
+}
+
 void os_sleep_until(int64_t deadline_ns)
 {
 #if OS_LINUX
