@@ -31,6 +31,19 @@ static const char *const expected_workloads[] = {
 static const char *const memory_objects[] = {"chan_int_cap0", "chan_int_cap1024", "ctx_with_cancel",
                                              "time_after_pending"};
 
+/* Checks that line + at starts with " <key>=<float>", the float in
+ * [0, below); returns the length of that field. */
+static int check_field(const char *line, int at, const char *key, double below)
+{
+    char format[64];
+    snprintf(format, sizeof format, " %s=%%lf%%n", key);
+    double value = -1;
+    int    len = -1;
+    cr_assert_eq(sscanf(line + at, format, &value, &len), 1, "no %s= field: %s", key, line);
+    cr_assert(value >= 0 && value < below, "%s=%f", key, value);
+    return len;
+}
+
 /* Checks that `line` (up to its newline) is one well-formed result line for
  * workload `name` with n == want_n; returns the length of the line. */
 static size_t check_result_line(const char *line, const char *name, long long want_n)
@@ -44,22 +57,11 @@ static size_t check_result_line(const char *line, const char *name, long long wa
     cr_assert_eq(fields, 4, "malformed line: %s", line);
     /* The CPU time per operation (getrusage; setup included, so it may
      * exceed the wall time's share when the run is tiny). */
-    double cpu_ns = -1;
-    int    after_cpu = -1;
-    cr_assert_eq(sscanf(line + end, " cpu_ns_per_op=%lf%n", &cpu_ns, &after_cpu), 1,
-                 "no cpu_ns_per_op= field: %s", line);
-    cr_assert(cpu_ns >= 0 && cpu_ns < 1e12, "cpu_ns_per_op=%f", cpu_ns);
-    end += after_cpu;
-    if (strcmp(name, "goroutines_100k") == 0) {
-        /* Resident memory per parked goroutine: at least its bookkeeping,
-         * and far below a whole default stack (64 KiB) or a thread's. */
-        double kib = -1;
-        int    more = -1;
-        cr_assert_eq(sscanf(line + end, " kib_per_goroutine=%lf%n", &kib, &more), 1,
-                     "no kib_per_goroutine= field: %s", line);
-        cr_assert(kib >= 0 && kib < 1024, "kib_per_goroutine=%f", kib);
-        end += more;
-    }
+    end += check_field(line, end, "cpu_ns_per_op", 1e12);
+    /* Resident memory per parked goroutine: at least its bookkeeping, and
+     * far below a whole default stack (64 KiB) or a thread's. */
+    if (strcmp(name, "goroutines_100k") == 0)
+        end += check_field(line, end, "kib_per_goroutine", 1024);
     cr_assert(end > 0 && (line[end] == '\n' || line[end] == '\0'), "junk after the line: %s", line);
     cr_assert_str_eq(got_name, name);
     cr_assert_eq(n, want_n, "n=%lld, expected %lld", n, want_n);
