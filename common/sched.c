@@ -66,7 +66,7 @@ enum {
     /* An idle spinning M naps before it sleeps (see look_for_work). */
     NAP_NS = 3000,       /* asked for; the kernel's timer slack makes it ~50 us */
     NAPPING_NS = 100000, /* how long an idle M keeps looking */
-    MAX_PROCS = 256,   /* GOC_MAXPROCS is clamped to this */
+    MAX_PROCS = 256,     /* GOC_MAXPROCS is clamped to this */
     ALTSTACK_SIZE = 65536,
 };
 

@@ -8,8 +8,8 @@
  * checks its own results (every item once, sums right) and exits 1 if they
  * are wrong or if anything was left running, so exit 0 means more than
  * "did not crash". Every line ends with cpu_ns_per_op=, and
- * goroutines_100k adds kib_per_goroutine=; both must be there and sane. Bad usage must exit 2 with a
- * message.
+ * goroutines_100k adds kib_per_goroutine=; both must be there and sane.
+ * Bad usage must exit 2 with a message.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
