@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bench/bench.h"
@@ -80,8 +81,17 @@ static void park_on_gate(void *arg)
     waitgroup_done(&h->done);
 }
 
+/* With one thread per goroutine, more than this many at once is refused:
+ * the kernel stops near 32,000 threads, and on the way there a shared
+ * machine's load average passed 1,000. */
+enum { THREADS_AT_MOST = 10000 };
+
 int wl_goroutines_100k(int64_t n, int64_t *elapsed_ns)
 {
+    if (n > THREADS_AT_MOST && strcmp(go_runtime(), "threads") == 0)
+        return bench_fail("goroutines_100k", EINVAL,
+                          "%lld threads at once under GOC_RUNTIME=threads; at most %d (--n)",
+                          (long long)n, THREADS_AT_MOST);
     herd_t h = {.gate = chan_make(0, 0), .released = 0};
     if (h.gate == NULL)
         return bench_fail("goroutines_100k", ENOMEM, "cannot make the channel");

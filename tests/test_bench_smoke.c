@@ -13,6 +13,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/support/support.h"
@@ -117,6 +118,21 @@ WORKLOAD_TEST(timers_100k)
 WORKLOAD_TEST(ref_cacheline)
 WORKLOAD_TEST(spawn)
 WORKLOAD_TEST(goroutines_100k)
+
+Test(
+    bench_smoke, too_many_threads_are_refused, .timeout = 30,
+    .description = "goroutines_100k under GOC_RUNTIME=threads: past 10,000 it says so, starts none")
+{
+    support_begin();
+    setenv("GOC_RUNTIME", "threads", 1); /* this test's own process: the bench inherits it */
+    const char  *argv[] = {"goroutines_100k", "--n", "10001", NULL};
+    run_result_t r = run_program("bench", argv);
+    cr_assert_eq(r.exit_code, 1, "exit %d: %s", r.exit_code, r.err);
+    cr_assert_not_null(strstr(r.err, "at most 10000"), "%s", r.err);
+    cr_assert_eq(count_lines_containing(r.out, "workload="), 0, "%s", r.out);
+    run_result_free(&r);
+    support_end();
+}
 
 Test(bench_smoke, main_part_on_the_main_thread, .timeout = 60,
      .description = "--on-thread: the shape before main became a goroutine still runs")
