@@ -331,10 +331,12 @@ Test(select, a_hundred_cases, .timeout = 20)
     chan_t     *ch[K];
     chan_case_t cases[K];
     int         v = 4, x = -1;
+    size_t      base = go_count();
     for (int i = 0; i < K; i++) {
         ch[i] = chan_make(sizeof(int), 1);
         cases[i] = chan_case_recv(ch[i], &x);
     }
+    int64_t with_channels = alloc_live();
     cr_assert_eq(chan_send(ch[73], &v), 0);
     cr_assert_eq(chan_select(cases, K), 73);
     cr_assert_eq(x, 4);
@@ -361,6 +363,8 @@ Test(select, a_hundred_cases, .timeout = 20)
     for (int i = 0; i < K; i++)
         cr_assert_eq(chan_try_recv(ch[i], &x), EAGAIN, "channel %d", i);
 
+    /* The selector has finished; its record is freed a moment after. */
+    support_settle(base, with_channels);
     int64_t before = alloc_live(); /* a failed allocation fails cleanly, if one is needed */
     cr_assert_eq(chan_send(ch[9], &v), 0);
     alloc_fail_after(0);
