@@ -51,7 +51,7 @@
 
 #include "common/alloc.h"
 #include "common/chan_internal.h"
-#include "common/go_internal.h"
+#include "common/goroutine.h"
 
 /* ------------------------------------------------------------ wait queues */
 
@@ -155,7 +155,6 @@ static chan_t *chan_init(void *mem, size_t elem_size, size_t cap)
     atomic_init(&c->refs, 1);
     static atomic_uint_fast64_t last_id;
     c->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
-    go_self(); /* the calling thread now uses the core: the watchdog counts it */
     return c;
 }
 

@@ -33,7 +33,7 @@
 #include "common/os.h"
 #include "common/park.h"
 #include "common/sched.h"
-#include "common/go_internal.h"
+#include "common/goroutine.h"
 #include "common/timer_internal.h"
 #include "common/trace.h"
 

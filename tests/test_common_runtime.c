@@ -135,6 +135,20 @@ Test(runtime, GOC_DEADLOCK_0_turns_it_off, .timeout = 30)
     support_end();
 }
 
+/* The watchdog comes with the first goroutine (runtime.h): main alone,
+ * stuck on a channel, gets no report, only the alarm. */
+Test(runtime, no_watchdog_before_the_first_goroutine, .timeout = 30)
+{
+    support_begin();
+    duration_t   elapsed;
+    run_result_t r = run_demo("alone", &elapsed);
+    cr_assert_eq(r.exit_code, 3, "the alarm should end it: exit %d\nstderr:\n%s", r.exit_code,
+                 r.err);
+    cr_assert_null(strstr(r.err, DEADLOCK_LINE), "%s", r.err);
+    run_result_free(&r);
+    support_end();
+}
+
 /* The same deadlock as in the first test, but os_thread_count() says -1, as
  * on a platform that cannot count threads: silence, until the alarm. */
 Test(runtime, no_report_where_threads_cannot_be_counted, .timeout = 30)
@@ -169,7 +183,11 @@ Test(runtime, the_watchdog_adds_no_thread_beyond_the_timer_thread, .timeout = 30
     duration_t   elapsed;
     run_result_t r = run_demo("threads", &elapsed);
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
-    cr_assert_not_null(strstr(r.out, "threads added by the core: 1\n"), "%s", r.out);
+    /* Channels alone start nothing; the first go() brings the watchdog,
+     * which runs on the timer thread. */
+    cr_assert_not_null(strstr(r.out, "threads before go(): 0\n"), "%s", r.out);
+    cr_assert_not_null(strstr(r.out, "threads added by the core, workers aside: 1\n"), "%s",
+                       r.out);
     run_result_free(&r);
     support_end();
 }
