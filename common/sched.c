@@ -86,13 +86,16 @@ typedef struct p {
     uint32_t               schedtick; /* owner only */
 } p_t;
 
+/* sched_park's commit: true if the G stays parked (see sched.h). */
+typedef bool (*commit_t)(void *arg);
+
 typedef struct m {
-    coro_t       g0;        /* the thread's own stack: the scheduling loop */
-    goroutine_t *curg;      /* the G it runs, NULL in the loop */
-    p_t         *p;         /* the P it holds, or NULL */
-    bool         spinning;  /* counted in nspinning */
-    after_t      after;     /* set by curg just before it switches to g0 */
-    bool (*after_commit)(void *arg); /* AFTER_PARK: sched_park's commit, and its arg */
+    coro_t       g0;           /* the thread's own stack: the scheduling loop */
+    goroutine_t *curg;         /* the G it runs, NULL in the loop */
+    p_t         *p;            /* the P it holds, or NULL */
+    bool         spinning;     /* counted in nspinning */
+    after_t      after;        /* set by curg just before it switches to g0 */
+    commit_t     after_commit; /* AFTER_PARK: sched_park's commit, and its arg */
     void        *after_arg;
     p_t         *handed_p;  /* a P given to it while it slept (under sched.lock) */
     atomic_int   wake;      /* 0 asleep, 1 woken: its futex word */
@@ -670,7 +673,7 @@ __attribute__((noinline)) static void set_errno(int value)
 /* On g's stack: back to its M's loop, asking for `after` (with commit and
  * arg for AFTER_PARK). Returns when g runs again, maybe on another M.
  * errno is g's own across the switch. */
-static void switch_to_loop(goroutine_t *g, after_t after, bool (*commit)(void *arg), void *arg)
+static void switch_to_loop(goroutine_t *g, after_t after, commit_t commit, void *arg)
 {
     int  saved_errno = errno;
     m_t *m = current_m();

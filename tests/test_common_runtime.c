@@ -186,8 +186,7 @@ Test(runtime, the_watchdog_adds_no_thread_beyond_the_timer_thread, .timeout = 30
     /* Channels alone start nothing; the first go() brings the watchdog,
      * which runs on the timer thread. */
     cr_assert_not_null(strstr(r.out, "threads before go(): 0\n"), "%s", r.out);
-    cr_assert_not_null(strstr(r.out, "threads added by the core, workers aside: 1\n"), "%s",
-                       r.out);
+    cr_assert_not_null(strstr(r.out, "threads added by the core, workers aside: 1\n"), "%s", r.out);
     run_result_free(&r);
     support_end();
 }

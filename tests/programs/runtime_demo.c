@@ -225,8 +225,7 @@ int main(int argc, char **argv)
         go_named("returns", close_it, done);
         chan_recv(done, NULL);
         chan_release(done);
-        printf("threads added by the core, workers aside: %ld\n",
-               threads_added_besides_workers(1));
+        printf("threads added by the core, workers aside: %ld\n", threads_added_besides_workers(1));
         return 0;
     }
     fprintf(stderr, "runtime_demo: unknown mode '%s'\n", mode);
