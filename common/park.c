@@ -9,7 +9,7 @@
  *   EMPTY    --park----> PARKED_G --unpark--> NOTIFIED  (+ sched_ready)
  * Only the owner moves the state away from NOTIFIED, and only the owner
  * (or, for a goroutine, its worker once the goroutine is off its stack:
- * commit_park, called by sched_park from the worker's loop) enters
+ * commit_park, which sched_park has the worker's loop call) enters
  * SLEEPING or PARKED_G, so one unpark always matches one park. A thread
  * sleeps in the kernel; a goroutine (M:N runtime) is switched out and its
  * worker runs another one.

@@ -19,7 +19,8 @@
  *
  * Layer: above goroutine, coro, stack, lock, os and alloc; below park,
  * which it does not know: a G parks through sched_park's commit function,
- * Go's gopark shape. Callers: go.c, park.c, timer.c, trace.c, runtime.c.
+ * Go's gopark shape. Callers: go.c, park.c, timer.c, trace.c, runtime.c,
+ * leak.c.
  */
 #ifndef COMMON_SCHED_H
 #define COMMON_SCHED_H
