@@ -34,7 +34,7 @@
 #include "common/lock.h"
 #include "common/stack.h"
 
-struct parker; /* park.h: the layer above; here only its address is kept */
+struct parker; /* park.h, a layer above: here only its address is kept */
 
 typedef enum {
     WAIT_NONE = 0,

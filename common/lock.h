@@ -10,6 +10,11 @@
  * system call (a futex wake, through os.h). Zero-initialised means
  * unlocked. Not recursive, and it does not know its holder.
  *
+ * A holder must not park, yield or otherwise switch out while it holds
+ * one: a waiter that gives up spinning sleeps in the kernel, and under
+ * the M:N runtime it keeps its worker thread while it sleeps: a holder
+ * queued on that worker may then never run again to release it.
+ *
  * Layer: platform and primitives. It uses only os.h: it cannot ask who
  * the caller is (a goroutine or a thread) or how many threads are awake,
  * so its spin rule is Go's runtime lock's (lock_futex.go): spin briefly
