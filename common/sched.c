@@ -341,32 +341,34 @@ static goroutine_t *globq_get(p_t *p)
         return NULL;
     lock_acquire(&sched.lock);
     size_t len = atomic_load(&sched.gq_len);
+    if (len == 0) { /* another worker emptied it since we looked */
+        lock_release(&sched.lock);
+        return NULL;
+    }
     size_t n = len / (size_t)sched.nprocs + 1;
     if (n > len)
         n = len;
     if (n > RUNQ_SIZE / 2)
         n = RUNQ_SIZE / 2;
-    goroutine_t *first = NULL, *rest = NULL;
-    for (size_t i = 0; i < n; i++) {
-        goroutine_t *g = sched.gq_head;
-        sched.gq_head = g->sched_next;
-        g->sched_next = NULL;
-        if (i == 0)
-            first = g;
-        else {
-            g->sched_next = rest;
-            rest = g;
-        }
-    }
+    /* The batch is cut off the queue's head as one list, kept in order. */
+    goroutine_t *first = sched.gq_head, *last = first;
+    for (size_t i = 1; i < n; i++)
+        last = last->sched_next;
+    sched.gq_head = last->sched_next;
+    last->sched_next = NULL;
     if (sched.gq_head == NULL)
         sched.gq_tail = NULL;
     atomic_fetch_sub(&sched.gq_len, n);
     lock_release(&sched.lock);
-    while (rest) { /* reversed twice would keep order; one by one is enough */
-        goroutine_t *g = rest;
-        rest = g->sched_next;
+    /* First come, first served: the first runs now, the rest queue locally
+     * in the order they were readied (as Go's globrunqget does). */
+    for (goroutine_t *g = first->sched_next; g != NULL;) {
+        goroutine_t *next = g->sched_next;
+        g->sched_next = NULL;
         runq_put(p, g, false);
+        g = next;
     }
+    first->sched_next = NULL;
     return first;
 }
 

@@ -44,8 +44,12 @@ Test(runtime, two_goroutines_waiting_on_each_other_are_reported, .timeout = 30)
     cr_assert_eq(count_lines_containing(r.err, "]: first on chan #"), 1, "%s", r.err);
     cr_assert_eq(count_lines_containing(r.err, "]: second on chan #"), 1, "%s", r.err);
     cr_assert_eq(count_lines_containing(r.err, "goroutine 1 [waitgroup wait"), 1, "%s", r.err);
-    cr_assert_lt(elapsed, 1900 * TIME_MILLISECOND, "reported after %.2f s (the alarm is at 2 s)",
-                 (double)elapsed / TIME_SECOND);
+    /* Exit status 2, not the alarm's 3, says the report came before the
+     * demo's 2 s alarm. The elapsed time adds only the start-up: under
+     * valgrind that alone can take seconds, so the bound is for the rest. */
+    if (!support_under_valgrind())
+        cr_assert_lt(elapsed, 1900 * TIME_MILLISECOND,
+                     "reported after %.2f s (the alarm is at 2 s)", (double)elapsed / TIME_SECOND);
     run_result_free(&r);
     support_end();
 }
