@@ -213,6 +213,8 @@ help:
 	@echo "make stress          stress programs at full size (stress-ci: CI sizes, release + TSan)"
 	@echo "make soak            a 60 s mixed run whose threads and memory must not grow"
 	@echo "make fuzz            libFuzzer on the core for FUZZ_SECONDS (fuzz-ci: 30 s; needs clang)"
+	@echo "make check-layers    fail on an include cycle in common/; print its layers, leaf first"
+	@echo "make check-code-quotes  fail if common/README.md quotes a line of code that is gone"
 	@echo "make check-html      every lesson's timeline page in headless Chromium (needs chromium)"
 	@echo "make pictures        each lesson's page as NN-name/timeline.png (needs chromium)"
 	@echo "make bench           the benchmark workloads (bench/README.md)"

@@ -331,12 +331,10 @@ Test(select, a_hundred_cases, .timeout = 20)
     chan_t     *ch[K];
     chan_case_t cases[K];
     int         v = 4, x = -1;
-    size_t      base = go_count();
     for (int i = 0; i < K; i++) {
         ch[i] = chan_make(sizeof(int), 1);
         cases[i] = chan_case_recv(ch[i], &x);
     }
-    int64_t with_channels = alloc_live();
     cr_assert_eq(chan_send(ch[73], &v), 0);
     cr_assert_eq(chan_select(cases, K), 73);
     cr_assert_eq(x, 4);
@@ -355,16 +353,17 @@ Test(select, a_hundred_cases, .timeout = 20)
     for (int i = 0; i < K; i++)
         chan_recv(ch[i], NULL);
 
+    size_t     goroutines = go_count();
+    int64_t    live = alloc_live();
     selector_t s; /* blocking over 100 channels, woken by the 57th */
     start_select(&s, cases, K, 1);
     v = 57;
     cr_assert_eq(chan_send(ch[57], &v), 0);
     cr_assert_eq(finish_select(&s), 57);
+    support_settle(goroutines, live); /* its record is freed a moment after it finished */
     for (int i = 0; i < K; i++)
         cr_assert_eq(chan_try_recv(ch[i], &x), EAGAIN, "channel %d", i);
 
-    /* The selector has finished; its record is freed a moment after. */
-    support_settle(base, with_channels);
     int64_t before = alloc_live(); /* a failed allocation fails cleanly, if one is needed */
     cr_assert_eq(chan_send(ch[9], &v), 0);
     alloc_fail_after(0);
