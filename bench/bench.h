@@ -93,6 +93,31 @@ int64_t crew_join(bench_crew_t *crew);
 /* Frees what crew_init made. Only after crew_join or crew_abort. */
 void crew_destroy(bench_crew_t *crew);
 
+/* Two POSIX threads racing each other, for what must not be goroutines:
+ * the reference rows (two goroutines may share one worker, and then
+ * nothing crosses a core) and the textbook channel (it blocks kernel
+ * threads, so as goroutines it could block every worker).
+ *
+ *     start_line_t line = {0};
+ *     run_pair(first, second, arg, &line, &elapsed);  // both call
+ *                                                     // start_line_cross(&line)
+ */
+typedef struct {
+    atomic_int  arrived;
+    atomic_bool aborted; /* the partner never came: return at once */
+} start_line_t;
+
+/* Both threads call it first: waits for the other. False: the run was
+ * aborted (the second thread could not start), return at once. */
+bool start_line_cross(start_line_t *line);
+
+/* Runs first(arg) and second(arg) on two new POSIX threads, which both
+ * begin with start_line_cross(line). Returns 0 or the error of
+ * pthread_create; *elapsed_ns covers both, from their start to their join
+ * (thread creation is microseconds against the millions of operations). */
+int run_pair(void *(*first)(void *), void *(*second)(void *), void *arg, start_line_t *line,
+             int64_t *elapsed_ns);
+
 /* Prints "bench: <workload>: <message>" to stderr and returns err, so a
  * workload can `return bench_fail("pool", EPROTO, "sum is %lld", s);`. */
 int bench_fail(const char *workload, int err, const char *fmt, ...)

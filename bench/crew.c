@@ -10,6 +10,8 @@
 #include "bench/bench.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -80,6 +82,39 @@ void crew_destroy(bench_crew_t *crew)
     chan_release(crew->start);
     waitgroup_destroy(&crew->ready);
     waitgroup_destroy(&crew->running);
+}
+
+bool start_line_cross(start_line_t *line)
+{
+    atomic_fetch_add(&line->arrived, 1);
+    for (unsigned spins = 0; atomic_load(&line->arrived) < 2;)
+        if (++spins % 128 == 0)
+            sched_yield(); /* a thread of our own: yield the core, not a worker */
+        else
+            bench_cpu_relax();
+    return !atomic_load(&line->aborted);
+}
+
+int run_pair(void *(*first)(void *), void *(*second)(void *), void *arg, start_line_t *line,
+             int64_t *elapsed_ns)
+{
+    pthread_t threads[2];
+    int64_t   t0 = time_now();
+    int       rc = pthread_create(&threads[0], NULL, first, arg);
+    if (rc != 0)
+        return rc;
+    rc = pthread_create(&threads[1], NULL, second, arg);
+    if (rc != 0) { /* the first one waits for a partner that will not come */
+        atomic_store(&line->aborted, true);
+        atomic_fetch_add(&line->arrived, 1);
+    }
+    go_blocking_begin(); /* pthread_join blocks in the kernel */
+    pthread_join(threads[0], NULL);
+    if (rc == 0)
+        pthread_join(threads[1], NULL);
+    go_blocking_end();
+    *elapsed_ns = time_now() - t0;
+    return rc;
 }
 
 int bench_fail(const char *workload, int err, const char *fmt, ...)

@@ -52,47 +52,6 @@ static void wait_a_little(unsigned *spins)
     }
 }
 
-/* The start line of the two threads; `aborted` says the partner never came. */
-typedef struct {
-    atomic_int  arrived;
-    atomic_bool aborted;
-} start_line_t;
-
-/* Both threads call it first. False: the run was aborted, return at once. */
-static bool start_line_cross(start_line_t *s)
-{
-    atomic_fetch_add(&s->arrived, 1);
-    unsigned spins = 0;
-    while (atomic_load(&s->arrived) < 2)
-        wait_a_little(&spins);
-    return !atomic_load(&s->aborted);
-}
-
-/* Runs first(arg) and second(arg) on two new POSIX threads, both starting
- * with start_line_cross(line). Returns 0 or the error of pthread_create;
- * *elapsed_ns covers both, from their start to their join. */
-static int run_pair(void *(*first)(void *), void *(*second)(void *), void *arg, start_line_t *line,
-                    int64_t *elapsed_ns)
-{
-    pthread_t threads[2];
-    int64_t   t0 = time_now();
-    int       rc = pthread_create(&threads[0], NULL, first, arg);
-    if (rc != 0)
-        return rc;
-    rc = pthread_create(&threads[1], NULL, second, arg);
-    if (rc != 0) { /* the first one waits for a partner that will not come */
-        atomic_store(&line->aborted, true);
-        atomic_fetch_add(&line->arrived, 1);
-    }
-    go_blocking_begin(); /* pthread_join blocks in the kernel */
-    pthread_join(threads[0], NULL);
-    if (rc == 0)
-        pthread_join(threads[1], NULL);
-    go_blocking_end();
-    *elapsed_ns = time_now() - t0;
-    return rc;
-}
-
 /* ------------------------------------------------------- ref_spsc_ring */
 
 typedef struct {

@@ -139,6 +139,17 @@ Test(
     support_end();
 }
 
+Test(bench_smoke, every_workload_on_one_worker, .timeout = 60,
+     .description = "GOC_MAXPROCS=1, as make bench runs them: nothing may hold the only worker "
+                    "(the textbook channel blocks kernel threads)")
+{
+    support_begin();
+    setenv("GOC_MAXPROCS", "1", 1); /* this test's own process: the bench inherits it */
+    for (size_t i = 0; i < N_WORKLOADS; i++)
+        check_workload(expected_workloads[i]);
+    support_end();
+}
+
 Test(bench_smoke, main_part_on_the_main_thread, .timeout = 60,
      .description = "--on-thread: the shape before main became a goroutine still runs")
 {
