@@ -73,3 +73,8 @@ check-musl:
 	@scripts/check-programs.sh $(musl_DIR)
 
 check-platforms: check-portable check-clang check-aarch64 check-musl
+
+# Before a workshop (WORKSHOP.md): compiler, build, lesson 01, Criterion and
+# the exercise-01 starter's known failures; ends with READY or what to install.
+preflight:
+	@scripts/preflight.sh
