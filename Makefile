@@ -47,8 +47,14 @@ TEST_SRC    := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC   := $(sort $(wildcard bench/*.c))
 TEST_PROG_SRC := $(sort $(wildcard tests/programs/*.c))
 
-# A lesson's module: every .c in its folder but main.c (tests link it).
-module_src = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+# A lesson's module: every .c in its folder but main.c and article.c (tests
+# link it). article.c is the article's program with its bugs kept on
+# purpose, for the demos of main.c: no test certifies it, and no exercise
+# replaces it.
+module_src = $(filter-out $(1)/main.c $(1)/article.c,$(wildcard $(1)/*.c))
+# Sources a chapter's tests link besides the core: tests/test_bench_*.c
+# drive the textbook channel of common/README.md, which lives in bench/.
+extra_test_src_bench := bench/textbook_chan.c
 # tests/test_01_worker_pool.c -> 01 ; tests/test_common_chan.c -> common
 test_chapter = $(word 2,$(subst _, ,$(notdir $(1))))
 lesson_of    = $(filter $(1)-%,$(LESSONS))
@@ -103,6 +109,7 @@ endef
 define TEST_RULE
 $$($(1)_DIR)/tests/$(notdir $(basename $(2))): $$(patsubst %.c,$$($(1)_DIR)/obj/%.o,$(2) $$(SUPPORT_SRC) \
 		$$(call module_src,$$(call lesson_of,$$(call test_chapter,$(2)))) \
+		$$(extra_test_src_$$(call test_chapter,$(2))) \
 		$$(if $$($(1)_SHIM),tests/tsan/runner.c)) $$($(1)_LIB)
 	@mkdir -p $$(@D)
 	$$($(1)_CCX) $$($(1)_CFLAGS) $$^ -o $$@ $$(if $$($(1)_SHIM),,$$(CRITERION_LIBS)) $$(LDLIBS)
@@ -191,6 +198,8 @@ help:
 	@$(foreach l,$(LESSONS),echo "make run-$(firstword $(subst -, ,$(l)))               run ./build/$(l)";)
 	@$(foreach l,$(LESSONS),echo "make exercise-$(firstword $(subst -, ,$(l)))          tests of $(l) against your $(l)/exercises/ file";)
 	@echo "make check-exercises every starter fails its tests, every solution passes"
+	@echo "make exercises       write the starters from the EXERCISE regions of the modules"
+	@echo "make check-exercises-fresh  fail if a committed starter is not what its regions give"
 	@echo "make run             run every lesson, one after another"
 	@echo "make asan | tsan     sanitizer builds into build/asan, build/tsan"
 	@echo "make check-valgrind  every test binary and the stress programs under valgrind memcheck"

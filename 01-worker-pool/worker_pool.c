@@ -66,7 +66,38 @@ static void worker_main(void *arg)
 {
     struct worker      *self = arg;
     struct worker_pool *pool = self->pool;
-    worker_pool_task_t  task;
+
+#ifdef EXERCISE_STARTER
+    /* EXERCISE 1: the worker's loop, the step the article leaves out.
+     *
+     * As it stands this worker returns at once, so the dispatcher waits for
+     * a free worker for ever and most tests time out. Write the loop:
+     *
+     *   1. Say "I am free": send this worker's own task channel into
+     *      pool->free_workers. The element of free_workers is a chan_t *,
+     *      so pass the address of the pointer: &self->tasks.
+     *   2. Receive one task (a worker_pool_task_t) from self->tasks.
+     *   3. Run it: err = pool->fn(pool->env, self->id, &task).
+     *   4. Send a worker_pool_result_t on pool->results: the task's id and
+     *      data, that err, and worker = self->id.
+     *   Then go back to 1. Leave the loop as soon as a send or receive
+     *   fails: chan_recv on self->tasks returns EPIPE once the dispatcher
+     *   has closed it (stop_workers), which means "no more tasks for you".
+     *
+     * Hints:
+     *   - Offer again after EVERY task. Offering once, before the loop, is
+     *     the article's bug: each worker then gets one task and is never
+     *     seen again.
+     *   - Offer right before you receive, never twice in a row: that is what
+     *     keeps free_workers within its capacity (one slot per worker), so
+     *     the offer never blocks.
+     *   - The results send cannot fail here (results is closed only after
+     *     every worker has returned); it may wait until the caller reads.
+     *   - Keep the waitgroup_done below as the very last step: the
+     *     dispatcher waits for it before it closes results. */
+
+#else
+    worker_pool_task_t task;
 
     /* The step the article leaves out: a worker that never offers its channel
      * is never given anything. It offers again after every task. (The
@@ -87,6 +118,7 @@ static void worker_main(void *arg)
     }
     trace_end();
     /* Our channel was closed: the dispatcher has nothing more for anyone. */
+#endif /* EXERCISE_STARTER */
     waitgroup_done(&pool->workers_running);
 }
 
@@ -188,11 +220,31 @@ static void dispatcher_main(void *arg)
 
     int reason = dispatch(pool, &watch);
     if (reason != EPIPE) {
+#ifdef EXERCISE_STARTER
+        /* EXERCISE 2: the draining stop.
+         *
+         * dispatch() returned early: the stop context ended (reason is
+         * ECANCELED or ETIMEDOUT) or worker_pool_free aborted. The tasks
+         * still in pool->queue were accepted (submit returned 0 for each),
+         * so each one still owes the caller exactly one result. As it
+         * stands they are silently dropped, the article's second bug.
+         *
+         * Take every task left in pool->queue and hand it back with
+         * send_unstarted(pool, &task, reason) (err = reason, worker = 0).
+         *
+         * Hints:
+         *   - The queue is already closed (worker_pool_stop closes it
+         *     before `stopping`), so a plain chan_recv loop ends: it returns
+         *     EPIPE once the queue is closed AND empty.
+         *   - Only the dispatcher takes tasks out of the queue, so no task
+         *     can be both run and returned. */
+#else
         /* Stopped early. The queue is already closed (stop closes it before
          * `stopping`), so this loop ends: every task left in it is returned. */
         worker_pool_task_t task;
         while (chan_recv(pool->queue, &task) == 0)
             send_unstarted(pool, &task, reason);
+#endif /* EXERCISE_STARTER */
     }
     stop_workers(pool, pool->nworkers);
     chan_close(pool->results); /* nobody can send a result any more */

@@ -169,6 +169,43 @@ typedef struct {
     chan_case_t *cases;   /* n + 1: a receive per source, then ctx done */
 } merger_t;
 
+#ifdef EXERCISE_STARTER
+/* EXERCISE: the unordered merge, fan_in's goroutine ("fan-in").
+ *
+ * Forward every item that arrives on any of the m->n inputs
+ * (m->sources[i].chan) to m->out, in whatever order they come, and return
+ * when every input is closed and drained, or as soon as m->ctx is done. You
+ * do not close m->out: merge_any_run does that right after you return, on
+ * every way out. As it stands, the merge returns at once, so the merged
+ * channel closes empty and the tests see nothing.
+ *
+ * The shape, one goroutine and one select (no goroutine per input):
+ *   - m->cases has room for n + 1 cases: a receive on each input, then one
+ *     on the done channel (done_of(m->ctx); NULL, a case that never fires,
+ *     when there is no context). Fill them once, before the loop; all the
+ *     input cases can receive into the same fan_item_t.
+ *   - Loop: chan_select(m->cases, m->n + 1) returns the index of the case
+ *     that proceeded. The done case means "stop now". An input case with
+ *     err == EPIPE means that input is closed and drained. Otherwise you
+ *     hold an item: forward it with send_or_done(m->out, &item, done),
+ *     which gives up (non-zero) when the context is done.
+ *
+ * Hints:
+ *   - A closed channel is always ready: a select that still has its case
+ *     would pick it again and again. Drop a closed input by setting its
+ *     case's .chan to NULL (Go's nil-channel trick: a NULL case never
+ *     fires), and count the inputs still open; stop at zero. With n == 0
+ *     there is nothing to wait for at all.
+ *   - When an item and the done signal are both ready, chan_select picks one
+ *     at random. Check ctx_err(m->ctx) before each select so a cancel wins.
+ *   - chan_select returns -1 only if it could not allocate: stop then too.
+ *   - merge_ordered below uses the same trick in a harder setting. Try
+ *     yours first, then compare. */
+static void merge_any(merger_t *m)
+{
+    (void)m;
+}
+#else
 /* Unordered: one select over every input plus ctx done. An input that is
  * closed and drained gets its case's channel set to NULL, which a select
  * never chooses (Go's nil-channel trick); when no input is left, we are
@@ -201,6 +238,7 @@ static void merge_any(merger_t *m)
             return;
     }
 }
+#endif /* EXERCISE_STARTER */
 
 /* The source to send next: the one holding seq `next`; failing that, if
  * `must` (no open input can still bring anything sooner), the smallest seq

@@ -84,9 +84,65 @@ int64_t limiter_held(limiter_t *l)
     return l->kind == LIMITER_SEMA ? sema_held(l->sema) : (int64_t)chan_len(l->tokens);
 }
 
+#ifdef EXERCISE_STARTER
+/* The channel semaphore. l->tokens is a channel of capacity l->limit whose
+ * elements have no size (chan_make(0, limit)): sending a value into it
+ * takes a token (a slot), receiving one gives a token back. The channel
+ * itself enforces the limit: a send into a full channel waits. Weight is
+ * always 1 here; limiter_acquire/_try_acquire/_release below have checked
+ * it and l. Element size 0 means the value pointer may be NULL. */
+
+/* EXERCISE 1: take a token, waiting until one is free or ctx is done. Go:
+ *     select { case sem <- struct{}{}: return nil; case <-ctx.Done(): return ctx.Err() }
+ * Returns 0 holding a token, or ctx_err(ctx) (ETIMEDOUT or ECANCELED)
+ * holding nothing. ctx may be NULL: a context that is never done.
+ *
+ * As it stands it returns 0 without taking anything, so nothing is limited.
+ *
+ * Hints:
+ *   - A select of two cases: chan_case_send(l->tokens, NULL) and a receive
+ *     on ctx_done(ctx). For a NULL ctx use a NULL channel: that case never
+ *     fires, so the select is a plain blocking send.
+ *   - If ctx is already done AND a token is free, both cases are ready and
+ *     chan_select picks one at random; the weighted form promises the ctx
+ *     error in that case. Check ctx_err(ctx) first (it takes NULL).
+ *   - chan_select returns the index of the case that proceeded, or -1 with
+ *     errno set if it could not allocate. */
+static int token_acquire(limiter_t *l, ctx_t *ctx)
+{
+    (void)l;
+    (void)ctx;
+    return 0;
+}
+
+/* EXERCISE 2: take a token only if one is free right now: true if taken.
+ * Never waits. As it stands it claims success without taking anything.
+ * Hint: chan_try_send returns 0, or EAGAIN when the channel is full. */
+static bool token_try_acquire(limiter_t *l)
+{
+    (void)l;
+    return true;
+}
+
+/* EXERCISE 3: give a token back. Returns 0, or EINVAL if nobody holds one
+ * (the caller's bug: report it, changing nothing). As it stands it gives
+ * nothing back, and never notices a release without an acquire.
+ * Hints:
+ *   - Giving back is taking one value out of the channel.
+ *   - An empty channel means no token is held. A blocking receive would
+ *     then wait until somebody acquires, hiding the bug: do not wait. */
+static int token_release(limiter_t *l)
+{
+    (void)l;
+    return 0;
+}
+#else
+/* The channel semaphore: l->tokens has capacity l->limit and elements of
+ * no size; sending takes a token (a slot), receiving gives one back. */
+
 /* Send a token, or give up when ctx is done: Go's
  *     select { case sem <- struct{}{}: case <-ctx.Done(): } */
-static int chan_acquire(limiter_t *l, ctx_t *ctx)
+static int token_acquire(limiter_t *l, ctx_t *ctx)
 {
     /* Check first: with a free slot and a done ctx, select would pick at
      * random, and the weighted form promises the ctx error here. */
@@ -105,6 +161,20 @@ static int chan_acquire(limiter_t *l, ctx_t *ctx)
     return ctx_err(ctx);
 }
 
+static bool token_try_acquire(limiter_t *l)
+{
+    return chan_try_send(l->tokens, NULL) == 0;
+}
+
+/* An empty channel means nobody holds a token: releasing one is a bug in
+ * the caller, reported rather than waited on (a blocking receive here would
+ * hang until somebody acquired). */
+static int token_release(limiter_t *l)
+{
+    return chan_try_recv(l->tokens, NULL) == 0 ? 0 : EINVAL;
+}
+#endif /* EXERCISE_STARTER */
+
 int limiter_acquire(limiter_t *l, ctx_t *ctx, int64_t weight)
 {
     if (l == NULL || weight < 1)
@@ -113,7 +183,7 @@ int limiter_acquire(limiter_t *l, ctx_t *ctx, int64_t weight)
         return sema_acquire(l->sema, ctx, weight);
     if (weight != 1)
         return EINVAL;
-    return chan_acquire(l, ctx);
+    return token_acquire(l, ctx);
 }
 
 bool limiter_try_acquire(limiter_t *l, int64_t weight)
@@ -124,7 +194,7 @@ bool limiter_try_acquire(limiter_t *l, int64_t weight)
         return sema_try_acquire(l->sema, weight);
     if (weight == 0)
         return true;
-    return weight == 1 && chan_try_send(l->tokens, NULL) == 0;
+    return weight == 1 && token_try_acquire(l);
 }
 
 int limiter_release(limiter_t *l, int64_t weight)
@@ -135,10 +205,7 @@ int limiter_release(limiter_t *l, int64_t weight)
         return sema_release(l->sema, weight);
     if (weight != 1)
         return EINVAL;
-    /* An empty channel means nobody holds a token: releasing one is a bug
-     * in the caller, reported rather than waited on (a blocking receive
-     * here would hang until somebody acquired). */
-    return chan_try_recv(l->tokens, NULL) == 0 ? 0 : EINVAL;
+    return token_release(l);
 }
 
 const char *limiter_reason(int err)

@@ -15,68 +15,25 @@
  *
  * main never sleeps to "give a goroutine time to print": it waits for each
  * task's result on a channel, and for the request's workers on their done
- * channels. At the end it proves that every goroutine returned, every timer
- * was disarmed and every allocation was freed.
- *
- * --timeline and --trace FILE show the run as spans per goroutine (see
- * common/trace.h). --leak runs two classic context mistakes instead (a
- * context never canceled, a timer never released) to show what the leak
- * check reports.
+ * channels. At the end the harness (common/lesson.h) proves that every
+ * goroutine returned, every timer was disarmed and every allocation was
+ * freed. --leak runs two classic context mistakes instead (article.c).
  */
 #include <errno.h>
-#include <getopt.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 
+#include "04-context/article.h"
 #include "04-context/task.h"
 #include "common/alloc.h"
-#include "common/cli.h"
 #include "common/go.h"
-#include "common/leak.h"
+#include "common/lesson.h"
 #include "common/trace.h"
 
-#define MAX_MS 600000 /* ten minutes: any longer is a typo */
-
 struct config {
-    duration_t  task;         /* how long every task takes if left alone */
-    duration_t  cancel_after; /* when main cancels (examples 1 and 3) */
-    duration_t  timeout;      /* the timeout of examples 2 and 4 */
-    const char *trace_path;   /* --trace FILE, or NULL */
-    bool        timeline;     /* --timeline */
-    bool        leak;         /* --leak */
+    duration_t task;         /* how long every task takes if left alone */
+    duration_t cancel_after; /* when main cancels (examples 1 and 3) */
+    duration_t timeout;      /* the timeout of examples 2 and 4 */
 };
-
-/* The article's numbers (a 1-5 s task, cancel and timeout at 2 s) scaled
- * down, and made fixed so that every cancel lands mid-task. */
-static const struct config defaults = {
-    .task = 1500 * TIME_MILLISECOND,
-    .cancel_after = 600 * TIME_MILLISECOND,
-    .timeout = 600 * TIME_MILLISECOND,
-};
-
-static const char usage_text[] =
-    "Usage: %s [options]\n"
-    "Shows a context stopping work, in four examples:\n"
-    "  1. a task canceled by hand after --cancel-after-ms\n"
-    "  2. a task given a timeout of --timeout-ms\n"
-    "  3. request req-1: three workers, each with a sub-task; main cancels worker 2\n"
-    "     after --cancel-after-ms, then the whole request --cancel-after-ms later\n"
-    "  4. a child context asking for twice --timeout-ms under a parent with\n"
-    "     --timeout-ms: the parent's earlier deadline wins\n"
-    "Durations are fixed, not random, so every run tells the same story.\n"
-    "\n"
-    "Options:\n"
-    "  --task-ms N          how long each task takes if left alone (default 1500)\n"
-    "  --cancel-after-ms N  when main cancels in examples 1 and 3 (default 600)\n"
-    "  --timeout-ms N       the timeout of examples 2 and 4 (default 600)\n"
-    "  --timeline           at exit, draw what each goroutine did over time\n"
-    "  --trace FILE         at exit, write the spans as Chrome trace JSON to FILE\n"
-    "                       (open it in https://ui.perfetto.dev)\n"
-    "  --leak               instead of the examples, forget a cancel and a timer,\n"
-    "                       to see the leak check name what is left behind\n"
-    "  -h, --help           print this help and exit\n"
-    "All durations are in milliseconds, 1 to 600000.\n";
 
 static long long to_ms(duration_t d)
 {
@@ -271,204 +228,48 @@ static int example_inherited_deadline(const struct config *cfg)
     return 0;
 }
 
-/* ---------------------------------------------------------------- --leak */
-
-/* Mistake 1, a context never canceled. A goroutine that cleans up after a
- * request waits for the request's context to end (Go: go func() {
- * <-ctx.Done(); cleanup() }()). Whoever made the context with
- * ctx_with_cancel must cancel it (Go: defer cancel()); main "forgets", so
- * the watcher waits for ever, holding the context and its channel. */
-struct watcher {
-    ctx_t  *ctx;     /* the goroutine's own reference */
-    chan_t *started; /* signal: closed once it is watching */
-};
-
-static void watch_request(void *arg)
-{
-    struct watcher *w = arg;
-    trace_wait("wait for %s to end", request_id_from(w->ctx));
-    printf("[%s] Watcher: waiting for the request to end\n", request_id_from(w->ctx));
-    chan_close(w->started);
-    chan_recv(ctx_done(w->ctx), NULL);
-    trace_end();
-    printf("[%s] Watcher: request over, cleaning up\n", request_id_from(w->ctx));
-    chan_release(w->started);
-    ctx_release(w->ctx);
-    goc_free(w);
-}
-
-/* Mistake 2, a timer never released: long_running_task without its one
- * chan_release. When the context ends first, the timer stays armed until
- * it fires, and its channel is never freed. (Go's version is time.After in
- * a select: before Go 1.23 each one stayed in the runtime until it fired.) */
-struct leaky_task {
-    ctx_t     *ctx; /* the goroutine's own references */
-    duration_t work;
-    chan_t    *result; /* cap 1, int */
-};
-
-static void leaky_task(void *arg)
-{
-    struct leaky_task *t = arg;
-    chan_t            *work_finished = time_after(t->work);
-    printf("Task 5: starting, will take %lld ms\n", to_ms(t->work));
-    chan_case_t cases[2] = {chan_case_recv(work_finished, NULL),
-                            chan_case_recv(ctx_done(t->ctx), NULL)};
-    trace_begin("task 5");
-    int err = chan_select(cases, 2) == 0 ? 0 : ctx_err(t->ctx);
-    trace_end();
-    printf("Task 5: %s; returns WITHOUT releasing its timer\n",
-           err ? task_err_text(err) : "completed");
-    /* THE BUG: chan_release(work_finished) is missing here. */
-    chan_send(t->result, &err);
-    chan_release(t->result);
-    ctx_release(t->ctx);
-    goc_free(t);
-}
-
-static int run_leaky(const struct config *cfg)
-{
-    printf("--- Leak 1: a timer never released ---\n");
-    printf("Main: task 5 gets %lld ms; its code forgets to release its timer\n",
-           to_ms(cfg->timeout));
-    ctx_t             *ctx = ctx_with_timeout(NULL, cfg->timeout);
-    struct leaky_task *task = goc_malloc(sizeof *task);
-    chan_t            *done = chan_make(sizeof(int), 1);
-    if (ctx == NULL || task == NULL || done == NULL)
-        return ENOMEM; /* this run leaks anyway */
-    *task = (struct leaky_task){ctx_retain(ctx), cfg->task, chan_retain(done)};
-    if (go_named("task 5", leaky_task, task) != 0)
-        return EAGAIN;
-    int err = 0;
-    trace_wait("wait for task 5");
-    chan_recv(done, &err);
-    trace_end();
-    printf("Main: task 5 returned: %s, but its %lld ms timer is still armed\n", task_err_text(err),
-           to_ms(cfg->task));
-    chan_release(done);
-    ctx_cancel(ctx); /* main does its part right */
-    ctx_release(ctx);
-
-    printf("\n--- Leak 2: a context never canceled ---\n");
-    ctx_t          *parent = ctx_with_cancel(NULL);
-    ctx_t          *request = parent ? request_with_id(parent, "req-2") : NULL;
-    struct watcher *watcher = goc_malloc(sizeof *watcher);
-    chan_t         *started = chan_make(0, 0);
-    if (request == NULL || watcher == NULL || started == NULL)
-        return ENOMEM;
-    *watcher = (struct watcher){ctx_retain(request), chan_retain(started)};
-    if (go_named("watcher req-2", watch_request, watcher) != 0)
-        return EAGAIN;
-    chan_recv(started, NULL); /* so the output shows it waiting */
-    chan_release(started);
-    printf("Main: request req-2 served; returning without ctx_cancel (Go's missing "
-           "`defer cancel()`)\n");
-    /* THE BUG: ctx_cancel(parent) is missing; releasing is not canceling. */
-    ctx_release(request);
-    ctx_release(parent);
-    return 0;
-}
-
-/* ---------------------------------------------------------------- main */
-
-static void usage(FILE *out, const char *prog)
-{
-    fprintf(out, usage_text, prog);
-}
-
-/* Parses the command line into cfg. Returns -1 to go on, else an exit status. */
-static int parse_args(int argc, char **argv, const char *prog, struct config *cfg)
-{
-    enum { OPT_TASK = 1, OPT_CANCEL_AFTER, OPT_TIMEOUT, OPT_TIMELINE, OPT_TRACE, OPT_LEAK };
-    static const struct option options[] = {
-        {"task-ms", required_argument, NULL, OPT_TASK},
-        {"cancel-after-ms", required_argument, NULL, OPT_CANCEL_AFTER},
-        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
-        {"timeline", no_argument, NULL, OPT_TIMELINE},
-        {"trace", required_argument, NULL, OPT_TRACE},
-        {"leak", no_argument, NULL, OPT_LEAK},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    opterr = 0; /* we report errors ourselves, in our own words */
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        int64_t     value = 0;
-        duration_t *target = NULL;
-        const char *flag = NULL;
-        switch (opt) {
-        case 'h':
-            usage(stdout, prog);
-            return 0;
-        case OPT_TASK:
-            target = &cfg->task, flag = "--task-ms";
-            break;
-        case OPT_CANCEL_AFTER:
-            target = &cfg->cancel_after, flag = "--cancel-after-ms";
-            break;
-        case OPT_TIMEOUT:
-            target = &cfg->timeout, flag = "--timeout-ms";
-            break;
-        case OPT_TIMELINE:
-            cfg->timeline = true;
-            continue;
-        case OPT_TRACE:
-            cfg->trace_path = optarg;
-            continue;
-        case OPT_LEAK:
-            cfg->leak = true;
-            continue;
-        default:
-            cli_option_error(prog, opt, argv);
-            usage(stderr, prog);
-            return 2;
-        }
-        if (cli_parse_int(prog, flag, optarg, 1, MAX_MS, &value) != 0) {
-            usage(stderr, prog);
-            return 2;
-        }
-        *target = value * TIME_MILLISECOND;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
-        usage(stderr, prog);
-        return 2;
-    }
-    return -1;
-}
-
 int main(int argc, char **argv)
 {
-    leak_snapshot_t snap = leak_snapshot();
-    const char     *prog = cli_program_name(argc > 0 ? argv[0] : "04-context");
-    struct config   cfg = defaults;
-    int             status = parse_args(argc, argv, prog, &cfg);
-    if (status >= 0)
+    /* The article's numbers (a 1-5 s task, cancel and timeout at 2 s) scaled
+     * down, and made fixed so that every cancel lands mid-task. */
+    int64_t               task_ms = 1500, cancel_after_ms = 600, timeout_ms = 600;
+    const lesson_option_t options[] = {
+        LESSON_INT("task-ms", 0, "N", &task_ms, 1, 600000,
+                   "how long each task takes if left alone, in ms"),
+        LESSON_INT("cancel-after-ms", 0, "N", &cancel_after_ms, 1, 600000,
+                   "when main cancels in examples 1 and 3, in ms"),
+        LESSON_INT("timeout-ms", 0, "N", &timeout_ms, 1, 600000,
+                   "the timeout of examples 2 and 4, in ms"),
+        LESSON_END,
+    };
+    lesson_t lesson = {
+        .name = "04-context",
+        .about = "Shows a context stopping work, in four examples:\n"
+                 "  1. a task canceled by hand after --cancel-after-ms\n"
+                 "  2. a task given a timeout of --timeout-ms\n"
+                 "  3. request req-1: three workers, each with a sub-task; main cancels worker 2\n"
+                 "     after --cancel-after-ms, then the whole request --cancel-after-ms later\n"
+                 "  4. a child context asking for twice --timeout-ms under a parent with\n"
+                 "     --timeout-ms: the parent's earlier deadline wins\n"
+                 "Durations are fixed, not random, so every run tells the same story.\n",
+        .options = options,
+        .leak_help = "instead of the examples, forget a cancel and a timer,\n"
+                     "to see the leak check name what is left behind",
+    };
+    int status;
+    if (!lesson_begin(&lesson, argc, argv, &status))
         return status;
 
+    const struct config cfg = {task_ms * TIME_MILLISECOND, cancel_after_ms * TIME_MILLISECOND,
+                               timeout_ms * TIME_MILLISECOND};
     int (*const examples[])(const struct config *) = {
         example_manual_cancel,
         example_timeout,
         example_request_tree,
         example_inherited_deadline,
     };
-    if (cfg.timeline || cfg.trace_path != NULL)
-        trace_enable();
-    int err = 0;
-    if (cfg.leak)
-        err = run_leaky(&cfg);
-    for (size_t i = 0; !cfg.leak && i < sizeof examples / sizeof examples[0] && err == 0; i++)
+    int err = lesson.leak ? article_context_leaks(cfg.task, cfg.timeout) : 0;
+    for (size_t i = 0; !lesson.leak && i < sizeof examples / sizeof examples[0] && err == 0; i++)
         err = examples[i](&cfg);
-    fflush(stdout);
-    if (err != 0)
-        fprintf(stderr, "%s: cannot run the example: %s\n", prog, task_err_text(err));
-    if (trace_finish(prog, cfg.trace_path, cfg.timeline ? stdout : NULL) != 0 && err == 0)
-        err = EIO;
-
-    if (leak_check(&snap, 0, stderr) != 0)
-        return 1;
-    if (err != 0)
-        return 1;
-    printf("\nClean shutdown: every goroutine returned, every allocation freed.\n");
-    return 0;
+    return lesson_end(&lesson, err);
 }

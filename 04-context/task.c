@@ -68,6 +68,39 @@ int long_running_task(ctx_t *ctx, int id, duration_t duration, FILE *log)
         return err;
     }
 
+#ifdef EXERCISE_STARTER
+    /* EXERCISE: do `duration` of work, unless ctx is done first.
+     *
+     * The work is simulated by a timer: time_after(duration) returns a new
+     * channel that receives one value when `duration` has passed (you own
+     * it: chan_release it). Wait for whichever comes first, that channel or
+     * ctx_done(ctx), then:
+     *   - work finished: log "Task %d: completed" and return 0;
+     *   - ctx done: err = ctx_err(ctx); log "Task %d: stopped: %s" with
+     *     task_err_text(err), and return err (ECANCELED or ETIMEDOUT);
+     *   - time_after returned NULL: return ENOMEM, logging nothing;
+     *   - chan_select returned -1: return errno.
+     * Log "Task %d: starting, will take %lld ms" once the timer is armed
+     * (duration / TIME_MILLISECOND, cast to long long).
+     *
+     * As it stands the task finishes at once and never looks at ctx.
+     *
+     * Hints:
+     *   - One chan_select over two receive cases. ctx_done(ctx) is NULL for
+     *     a context that can never be done (or a NULL ctx), and a NULL case
+     *     simply never fires: no special case needed.
+     *   - Arm the timer once for the whole wait. A loop with time_after
+     *     inside would restart the clock on every pass (the article's habit).
+     *   - Release the timer channel on EVERY way out, before you return:
+     *     releasing the last reference cancels a timer that has not fired.
+     *     The tests check that no timer is left pending. One release right
+     *     after the select covers every path.
+     *   - Done says "stop"; ctx_err says why. */
+    log_line(log, ctx, "Task %d: starting, will take %lld ms", id,
+             (long long)(duration / TIME_MILLISECOND));
+    log_line(log, ctx, "Task %d: completed", id);
+    return 0;
+#else
     /* The work is simulated by a timer, armed once for the whole wait. Had
      * the select sat in a loop with time_after() inside it, every pass would
      * arm a fresh timer and restart the clock. */
@@ -97,6 +130,7 @@ int long_running_task(ctx_t *ctx, int id, duration_t duration, FILE *log)
     err = ctx_err(ctx); /* Done says "stop"; Err says why. */
     log_line(log, ctx, "Task %d: stopped: %s", id, task_err_text(err));
     return err;
+#endif /* EXERCISE_STARTER */
 }
 
 const char *task_err_text(int err)

@@ -1,15 +1,37 @@
 /*
- * pipeline.c - the stages of lesson 05 (see pipeline.h for the contract).
+ * pipeline.c - the stages of lesson 05, one small function per stage as in
+ * Go, and the sinks (see pipeline.h for the contract). The stages with more
+ * than one goroutine or output, parallel_map and tee, are in
+ * pipeline_fan.c.
+ *
+ * Go writes each stage as a function that makes its output channel, starts
+ * a goroutine and returns the channel:
+ *
+ *     func square(ctx context.Context, in <-chan int) <-chan int {
+ *         out := make(chan int)
+ *         go func() {
+ *             defer close(out)
+ *             for v := range in {
+ *                 select {
+ *                 case out <- v * v:
+ *                 case <-ctx.Done():
+ *                     return
+ *                 }
+ *             }
+ *         }()
+ *         return out
+ *     }
+ *
+ * Here the goroutine's body is a function of its own (generate, map_values,
+ * filter_values), start_stage is the `out := make(...); go ...; return out`
+ * around it, and stage_finish is its `defer close(out)`.
  *
  * Invariants:
  *   - Each stage goroutine owns one reference on its context, its input (the
  *     one its caller handed over) and its output, and drops all three when
  *     it returns; its caller owns the other reference on the output.
  *   - A stage is the only sender on its output and closes it exactly once,
- *     as the last thing before dropping its references. For the parallel
- *     stage the "stage" is the crew of workers: the references belong to the
- *     crew, and the worker that brings the crew's running count to zero
- *     closes the output and drops them.
+ *     as the last thing before dropping its references.
  *   - No stage blocks without also waiting on ctx_done(ctx), so canceling
  *     the context ends every stage whatever it is doing; and each stage
  *     checks ctx_err() before every receive and send, so once the cancel has
@@ -19,24 +41,19 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <stdio.h>
 
+#include "05-pipeline/pipeline_internal.h"
 #include "common/alloc.h"
 #include "common/go.h"
 #include "common/trace.h"
 
-#define MAX_WORKERS 64
-#define NAME_SIZE 48
-
-static ctx_t *ctx_or_background(ctx_t *ctx)
+ctx_t *pipeline_ctx_or_background(ctx_t *ctx)
 {
     return ctx != NULL ? ctx : ctx_background();
 }
 
-/* Receives the next value into *value. Returns 0, EPIPE when in is closed
- * and drained, or the context's error when the pipeline is shutting down. */
-static int recv_value(ctx_t *ctx, chan_t *in, int64_t *value)
+int recv_value(ctx_t *ctx, chan_t *in, int64_t *value)
 {
     /* select picks at random among ready cases: without this check a stage
      * that has both a value and the done signal ready could go on for a
@@ -53,9 +70,36 @@ static int recv_value(ctx_t *ctx, chan_t *in, int64_t *value)
     return chosen == 1 ? ctx_err(ctx) : EINVAL;
 }
 
-/* Sends value unless the context is done first. True if it was delivered.
- * Go: select { case out <- v: case <-ctx.Done(): return } */
-static bool send_value(ctx_t *ctx, chan_t *out, int64_t value)
+#ifdef EXERCISE_STARTER
+/* EXERCISE 1: send value on out, unless the context is done first. Returns
+ * true if the value was delivered, false if the stage must stop (ctx done,
+ * or out closed under us). Go:
+ *     select { case out <- v: return true; case <-ctx.Done(): return false }
+ *
+ * As it stands it delivers nothing and says "stop", so every stage quits at
+ * once and every pipeline comes out empty.
+ *
+ * Hints:
+ *   - recv_value just above is the same shape for the receiving side.
+ *     Here the first case is chan_case_send(out, &value).
+ *   - The stage is given a real context (never NULL: start_stage uses
+ *     pipeline_ctx_or_background), so ctx_done(ctx) is fine; for the
+ *     background context it is NULL, a case that never fires.
+ *   - Check ctx_err(ctx) before the select: when the reader is ready and the
+ *     context is done, the select picks at random, and a stage would go on
+ *     sending after the cancel.
+ *   - A plain chan_send would block for ever once the reader has gone away
+ *     without reading on: the goroutine leak this lesson is about. */
+bool send_value(ctx_t *ctx, chan_t *out, int64_t value)
+{
+    (void)ctx;
+    (void)out;
+    (void)value;
+    return false;
+}
+#else
+/* Go: select { case out <- v: case <-ctx.Done(): return } */
+bool send_value(ctx_t *ctx, chan_t *out, int64_t value)
 {
     if (ctx_err(ctx) != 0)
         return false;
@@ -65,84 +109,129 @@ static bool send_value(ctx_t *ctx, chan_t *out, int64_t value)
     trace_end();
     return chosen == 0 && cases[0].err == 0;
 }
+#endif /* EXERCISE_STARTER */
 
-/* Stage functions given a NULL input propagate the upstream failure. */
-static chan_t *propagate_failure(void)
+chan_t *propagate_failure(void)
 {
     if (errno == 0)
         errno = EINVAL;
     return NULL;
 }
 
-/* ------------------------------------------------------------ one-goroutine stages */
+/* ------------------------------------------------------------ the stages */
 
-typedef enum { STAGE_GENERATE, STAGE_MAP, STAGE_FILTER } stage_kind_t;
-
+/* What a stage goroutine holds. Each stage reads the fields it needs. */
 typedef struct {
-    stage_kind_t     kind;
     ctx_t           *ctx;
-    chan_t          *in; /* NULL for the generator */
+    chan_t          *in; /* NULL for generate */
     chan_t          *out;
-    int64_t          count; /* generator: how many values */
+    int64_t          count; /* generate: how many values */
     pipeline_map_fn  map;
     pipeline_pred_fn keep;
     void            *arg;
 } stage_t;
 
-/* Go's `defer close(out)`: downstream learns there is nothing more. Then
- * the goroutine's references go. */
+void close_and_release(ctx_t *ctx, chan_t *in, chan_t *out)
+{
+    chan_close(out);
+    chan_release(out);
+    chan_release(in);
+    ctx_release(ctx);
+}
+
+/* Go's `defer close(out)`, and the goroutine's references go. */
 static void stage_finish(stage_t *st)
 {
-    chan_close(st->out);
-    chan_release(st->out);
-    chan_release(st->in);
-    ctx_release(st->ctx);
+    close_and_release(st->ctx, st->in, st->out);
     goc_free(st);
 }
 
-static void stage_main(void *p)
+/* generate: 0, 1, ..., count-1, then close. */
+static void generate(void *p)
 {
     stage_t *st = p;
-    int64_t  value;
-
-    switch (st->kind) {
-    case STAGE_GENERATE:
-        for (int64_t i = 0; i < st->count; i++)
-            if (!send_value(st->ctx, st->out, i))
-                break;
-        break;
-    case STAGE_MAP:
-        while (recv_value(st->ctx, st->in, &value) == 0) {
-            trace_begin("work on %" PRId64, value);
-            int64_t result = st->map(st->arg, value);
-            trace_end();
-            if (!send_value(st->ctx, st->out, result))
-                break;
-        }
-        break;
-    case STAGE_FILTER:
-        while (recv_value(st->ctx, st->in, &value) == 0) {
-            trace_begin("work on %" PRId64, value);
-            bool keep = st->keep(st->arg, value);
-            trace_end();
-            if (keep && !send_value(st->ctx, st->out, value))
-                break;
-        }
-        break;
-    }
-
+    for (int64_t i = 0; i < st->count; i++)
+        if (!send_value(st->ctx, st->out, i))
+            break;
     stage_finish(st);
 }
 
-/* Starts a goroutine running *proto; proto->in is the reference handed over
- * by the caller and is released on failure. */
-static chan_t *start_stage(const stage_t *proto, const char *name)
+#ifdef EXERCISE_STARTER
+/* EXERCISE 2: the loops of the map and filter stages (map_each runs in
+ * every map stage, also in each of parallel_map's goroutines). Receive each
+ * value from in (recv_value) and send on out (send_value)
+ *   - map_each:      fn(arg, value), for every value;
+ *   - filter_values: value itself, only if st->keep(st->arg, value), then
+ *                    stage_finish(st) (map_values below does the same
+ *                    after map_each);
+ * in order, and stop at the first receive that fails (input closed and
+ * drained, or the context done) or the first send that fails. stage_finish
+ * closes st->out, which is how "no more values" reaches the next stage.
+ * Every receive and every send must also watch the context: use
+ * recv_value and send_value.
+ *
+ * As it stands both forward nothing.
+ *
+ * Hints:
+ *   - generate, just above, is the send side of the same loop.
+ *   - Never return from filter_values without stage_finish: the output
+ *     would never be closed, and the stage after this one would wait for
+ *     ever. */
+void map_each(ctx_t *ctx, chan_t *in, chan_t *out, pipeline_map_fn fn, void *arg)
 {
-    if (proto->kind != STAGE_GENERATE && proto->map == NULL && proto->keep == NULL) {
-        chan_release(proto->in);
-        errno = EINVAL;
-        return NULL;
+    (void)ctx;
+    (void)in;
+    (void)out;
+    (void)fn;
+    (void)arg;
+}
+
+static void filter_values(void *p)
+{
+    stage_finish(p);
+}
+#else
+void map_each(ctx_t *ctx, chan_t *in, chan_t *out, pipeline_map_fn fn, void *arg)
+{
+    int64_t value;
+    while (recv_value(ctx, in, &value) == 0) {
+        trace_begin("work on %" PRId64, value);
+        int64_t result = fn(arg, value);
+        trace_end();
+        if (!send_value(ctx, out, result))
+            return;
     }
+}
+
+/* filter: only the values keep() accepts, unchanged and in order. */
+static void filter_values(void *p)
+{
+    stage_t *st = p;
+    int64_t  value;
+    while (recv_value(st->ctx, st->in, &value) == 0) {
+        trace_begin("work on %" PRId64, value);
+        bool keep = st->keep(st->arg, value);
+        trace_end();
+        if (keep && !send_value(st->ctx, st->out, value))
+            break;
+    }
+    stage_finish(st);
+}
+#endif /* EXERCISE_STARTER */
+
+/* map: fn(v) for every v, in order (Go: for v := range in { out <- f(v) }). */
+static void map_values(void *p)
+{
+    stage_t *st = p;
+    map_each(st->ctx, st->in, st->out, st->map, st->arg);
+    stage_finish(st);
+}
+
+/* Go's `out := make(chan int); go body(...); return out`: starts a goroutine
+ * "stage <name>" running body on a copy of *proto. proto->in is the
+ * reference handed over by the caller; it is released on failure. */
+static chan_t *start_stage(void (*body)(void *), const stage_t *proto, const char *name)
+{
     stage_t *st = goc_malloc(sizeof *st);
     chan_t  *out = chan_make(sizeof(int64_t), 0);
     if (st == NULL || out == NULL) {
@@ -153,12 +242,12 @@ static chan_t *start_stage(const stage_t *proto, const char *name)
         return NULL;
     }
     *st = *proto;
-    st->ctx = ctx_retain(ctx_or_background(proto->ctx));
+    st->ctx = ctx_retain(pipeline_ctx_or_background(proto->ctx));
     st->out = chan_retain(out);
 
-    char label[NAME_SIZE];
+    char label[PIPELINE_NAME_SIZE];
     snprintf(label, sizeof label, "stage %s", name);
-    int rc = go_named(label, stage_main, st);
+    int rc = go_named(label, body, st);
     if (rc != 0) {
         stage_finish(st); /* closing is harmless: no one else has the channel */
         chan_release(out);
@@ -174,24 +263,33 @@ chan_t *pipeline_generate(ctx_t *ctx, int64_t n)
         errno = EINVAL;
         return NULL;
     }
-    stage_t proto = {.kind = STAGE_GENERATE, .ctx = ctx, .count = n};
-    return start_stage(&proto, "generate");
+    return start_stage(generate, &(stage_t){.ctx = ctx, .count = n}, "generate");
 }
 
 chan_t *pipeline_map(ctx_t *ctx, chan_t *in, const char *name, pipeline_map_fn fn, void *arg)
 {
     if (in == NULL)
         return propagate_failure();
-    stage_t proto = {.kind = STAGE_MAP, .ctx = ctx, .in = in, .map = fn, .arg = arg};
-    return start_stage(&proto, name != NULL ? name : "map");
+    if (fn == NULL) {
+        chan_release(in);
+        errno = EINVAL;
+        return NULL;
+    }
+    stage_t proto = {.ctx = ctx, .in = in, .map = fn, .arg = arg};
+    return start_stage(map_values, &proto, name != NULL ? name : "map");
 }
 
 chan_t *pipeline_filter(ctx_t *ctx, chan_t *in, const char *name, pipeline_pred_fn keep, void *arg)
 {
     if (in == NULL)
         return propagate_failure();
-    stage_t proto = {.kind = STAGE_FILTER, .ctx = ctx, .in = in, .keep = keep, .arg = arg};
-    return start_stage(&proto, name != NULL ? name : "filter");
+    if (keep == NULL) {
+        chan_release(in);
+        errno = EINVAL;
+        return NULL;
+    }
+    stage_t proto = {.ctx = ctx, .in = in, .keep = keep, .arg = arg};
+    return start_stage(filter_values, &proto, name != NULL ? name : "filter");
 }
 
 static int64_t square(void *arg, int64_t value)
@@ -216,182 +314,6 @@ chan_t *pipeline_keep_odd(ctx_t *ctx, chan_t *in)
     return pipeline_filter(ctx, in, "keep odd", is_odd, NULL);
 }
 
-/* ------------------------------------------------------------ parallel stage */
-
-typedef struct {
-    ctx_t          *ctx;
-    chan_t         *in;
-    chan_t         *out;
-    pipeline_map_fn fn;
-    void           *arg;
-    atomic_int      running; /* workers (or unstarted slots) not yet accounted for */
-} crew_t;
-
-/* Called by whoever brings crew->running to zero: every send on out has
- * happened before, so closing now cannot cut a value off. This is the C
- * spelling of Go's `go func() { wg.Wait(); close(out) }()`. */
-static void crew_finish(crew_t *crew)
-{
-    chan_close(crew->out);
-    chan_release(crew->out);
-    chan_release(crew->in);
-    ctx_release(crew->ctx);
-    goc_free(crew);
-}
-
-static void crew_leave(crew_t *crew, int how_many)
-{
-    if (atomic_fetch_sub(&crew->running, how_many) == how_many)
-        crew_finish(crew);
-}
-
-static void parallel_worker(void *p)
-{
-    crew_t *crew = p;
-    int64_t value;
-    while (recv_value(crew->ctx, crew->in, &value) == 0) {
-        trace_begin("work on %" PRId64, value);
-        int64_t result = crew->fn(crew->arg, value);
-        trace_end();
-        if (!send_value(crew->ctx, crew->out, result))
-            break;
-    }
-    crew_leave(crew, 1);
-}
-
-chan_t *pipeline_parallel_map(ctx_t *ctx, chan_t *in, const char *name, int workers,
-                              pipeline_map_fn fn, void *arg)
-{
-    if (in == NULL)
-        return propagate_failure();
-    if (fn == NULL || workers < 1 || workers > MAX_WORKERS) {
-        chan_release(in);
-        errno = EINVAL;
-        return NULL;
-    }
-    crew_t *crew = goc_malloc(sizeof *crew);
-    chan_t *out = chan_make(sizeof(int64_t), 0);
-    if (crew == NULL || out == NULL) {
-        goc_free(crew);
-        chan_release(out);
-        chan_release(in);
-        errno = ENOMEM;
-        return NULL;
-    }
-    crew->ctx = ctx_retain(ctx_or_background(ctx));
-    crew->in = in;
-    crew->out = chan_retain(out);
-    crew->fn = fn;
-    crew->arg = arg;
-    /* Count every slot before starting any worker, so that an early worker
-     * cannot bring the count to zero while others are still being started. */
-    atomic_init(&crew->running, workers);
-
-    int started = 0, rc = 0;
-    for (int i = 0; i < workers; i++) {
-        char label[NAME_SIZE];
-        snprintf(label, sizeof label, "stage %s %d", name != NULL ? name : "map", i + 1);
-        rc = go_named(label, parallel_worker, crew);
-        if (rc != 0)
-            break;
-        started++;
-    }
-    if (started < workers)
-        crew_leave(crew, workers - started); /* may finish the crew if all started ones left */
-    if (started == 0) {
-        chan_release(out);
-        errno = rc;
-        return NULL;
-    }
-    return out;
-}
-
-/* ------------------------------------------------------------ tee */
-
-typedef struct {
-    ctx_t  *ctx;
-    chan_t *in;
-    chan_t *out[2];
-} tee_t;
-
-/* Delivers value once to each output, in whichever order they are ready.
- * A case that has delivered gets a NULL channel, which never fires again:
- * Go's trick of setting the channel variable to nil inside the select. */
-static bool send_to_both(tee_t *tee, int64_t value)
-{
-    chan_case_t cases[3] = {chan_case_send(tee->out[0], &value),
-                            chan_case_send(tee->out[1], &value),
-                            chan_case_recv(ctx_done(tee->ctx), NULL)};
-    for (int delivered = 0; delivered < 2; delivered++) {
-        if (ctx_err(tee->ctx) != 0)
-            return false;
-        trace_wait("send %" PRId64 " to %s", value, delivered ? "the other" : "either");
-        int chosen = chan_select(cases, 3);
-        trace_end();
-        if (chosen < 0 || chosen == 2 || cases[chosen].err != 0)
-            return false;
-        cases[chosen].chan = NULL;
-    }
-    return true;
-}
-
-static void tee_finish(tee_t *tee)
-{
-    for (int i = 0; i < 2; i++) {
-        chan_close(tee->out[i]);
-        chan_release(tee->out[i]);
-    }
-    chan_release(tee->in);
-    ctx_release(tee->ctx);
-    goc_free(tee);
-}
-
-static void tee_main(void *p)
-{
-    tee_t  *tee = p;
-    int64_t value;
-    while (recv_value(tee->ctx, tee->in, &value) == 0)
-        if (!send_to_both(tee, value))
-            break;
-    tee_finish(tee);
-}
-
-int pipeline_tee(ctx_t *ctx, chan_t *in, chan_t **out1, chan_t **out2)
-{
-    if (out1 != NULL)
-        *out1 = NULL;
-    if (out2 != NULL)
-        *out2 = NULL;
-    if (in == NULL || out1 == NULL || out2 == NULL) {
-        chan_release(in);
-        return EINVAL;
-    }
-    tee_t  *tee = goc_malloc(sizeof *tee);
-    chan_t *a = chan_make(sizeof(int64_t), 0);
-    chan_t *b = chan_make(sizeof(int64_t), 0);
-    if (tee == NULL || a == NULL || b == NULL) {
-        goc_free(tee);
-        chan_release(a);
-        chan_release(b);
-        chan_release(in);
-        return ENOMEM;
-    }
-    tee->ctx = ctx_retain(ctx_or_background(ctx));
-    tee->in = in;
-    tee->out[0] = chan_retain(a);
-    tee->out[1] = chan_retain(b);
-    int rc = go_named("stage tee", tee_main, tee);
-    if (rc != 0) {
-        tee_finish(tee);
-        chan_release(a);
-        chan_release(b);
-        return rc;
-    }
-    *out1 = a;
-    *out2 = b;
-    return 0;
-}
-
 /* ------------------------------------------------------------ sinks */
 
 int pipeline_sink_run(ctx_t *ctx, chan_t *in, pipeline_sink_t *sink)
@@ -400,7 +322,7 @@ int pipeline_sink_run(ctx_t *ctx, chan_t *in, pipeline_sink_t *sink)
         chan_release(in);
         return EINVAL;
     }
-    ctx = ctx_or_background(ctx);
+    ctx = pipeline_ctx_or_background(ctx);
     sink->received = 0;
     sink->err = 0;
     int64_t value;
@@ -454,12 +376,12 @@ int pipeline_sink_go(ctx_t *ctx, chan_t *in, pipeline_sink_t *sink, waitgroup_t 
         chan_release(in);
         return ENOMEM;
     }
-    job->ctx = ctx_retain(ctx_or_background(ctx));
+    job->ctx = ctx_retain(pipeline_ctx_or_background(ctx));
     job->in = in;
     job->sink = sink;
     job->wg = wg;
 
-    char label[NAME_SIZE];
+    char label[PIPELINE_NAME_SIZE];
     snprintf(label, sizeof label, "sink %s", sink->name != NULL ? sink->name : "");
     /* Add before starting: the sink may finish before go_named returns. */
     waitgroup_add(wg, 1);

@@ -122,5 +122,7 @@ int wl_sema_contended(int64_t n, int64_t *elapsed_ns);
 int wl_timers(int64_t n, int64_t *elapsed_ns);
 int wl_ref_spsc_ring(int64_t n, int64_t *elapsed_ns);
 int wl_ref_cacheline(int64_t n, int64_t *elapsed_ns);
+int wl_textbook_spsc(int64_t n, int64_t *elapsed_ns);
+int wl_textbook_pingpong(int64_t n, int64_t *elapsed_ns);
 
 #endif

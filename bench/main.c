@@ -40,6 +40,10 @@ const bench_workload_t bench_workloads[] = {
     {"timers_100k", 100000, wl_timers, "one time_after armed and released, 100k pending"},
     {"ref_cacheline", 1000000, wl_ref_cacheline,
      "one cache line to the other core and back (reference)"},
+    {"textbook_spsc", 1000000, wl_textbook_spsc,
+     "one int through the mutex+condvar channel, cap 1024, 1 -> 1"},
+    {"textbook_pingpong", 100000, wl_textbook_pingpong,
+     "one round trip on two mutex+condvar unbuffered channels"},
     {NULL, 0, NULL, NULL},
 };
 

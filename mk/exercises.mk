@@ -7,6 +7,11 @@
 #                               lesson's module: what a finished exercise looks like
 #   make check-exercises        for every lesson, proves that the untouched starter
 #                               FAILS its tests and the solution passes (CI)
+#   make exercises              writes every starter, NN-name/exercises/<module>.c,
+#                               from the EXERCISE regions marked in the lesson's
+#                               module (scripts/make-exercises.sh says how)
+#   make check-exercises-fresh  fails if a committed starter differs from what
+#                               its module's regions give (CI)
 #
 # How the swap works: a lesson's test binary links every .c of the lesson
 # folder except main.c (module_src in the Makefile). Here, each of those files
@@ -66,3 +71,12 @@ $(foreach l,$(EXERCISE_LESSONS),$(eval $(call EXERCISE_LESSON_RULES,$(l))))
 .PHONY: check-exercises
 check-exercises:
 	+@MAKE="$(MAKE)" $(CHECK_EXERCISES) check $(EXERCISE_LESSONS)
+
+# The starters are written from the modules, never edited by hand: a fix to
+# a module reaches its starter at the next `make exercises`.
+.PHONY: exercises check-exercises-fresh
+exercises:
+	@scripts/make-exercises.sh write
+
+check-exercises-fresh:
+	@scripts/make-exercises.sh check

@@ -21,7 +21,7 @@
 static const char *const expected_workloads[] = {
     "buf_spsc", "buf_mpmc",    "unbuf_pingpong",   "select2",        "pool",
     "pipeline", "ctx_cancel",  "sema_uncontended", "sema_contended", "ref_spsc_ring",
-    "pool16",   "timers_100k", "ref_cacheline",
+    "pool16",   "timers_100k", "ref_cacheline",    "textbook_spsc",  "textbook_pingpong",
 };
 #define N_WORKLOADS (sizeof expected_workloads / sizeof expected_workloads[0])
 

@@ -1,9 +1,12 @@
 /*
- * exercises/worker_pool.c - STARTER for lesson 01's exercise (see README.md
- * beside this file). A copy of ../worker_pool.c with two parts left for you,
- * each marked EXERCISE; everything else is the finished module. Until you
- * fill them in, `make exercise-01` fails; when it passes, compare with the
- * solution, ../worker_pool.c.
+ * exercises/worker_pool.c - the STARTER of lesson 01's exercise (see README.md
+ * beside this file): ../worker_pool.c with the parts marked EXERCISE left for you.
+ * Until you write them, `make exercise-01` fails; when it passes, compare
+ * your file with the solution, ../worker_pool.c. (`make exercises` writes this
+ * file from the EXERCISE regions of ../worker_pool.c.)
+ */
+/*
+ * worker_pool.c - the dispatcher, the workers, and how they shut down.
  *
  * Channels and who does what with them:
  *
@@ -17,7 +20,7 @@
  *   stopping      signal                 stop closes it: "look at stop_ctx now"
  *   abort         signal                 free closes it: "cancel what has not started"
  *
- * Invariants (your code must keep them):
+ * Invariants:
  *   - A worker offers its channel only when it is about to receive on it, and
  *     at most once per idle period, so free_workers never holds more than
  *     `workers` offers: offering never blocks, and the dispatcher's send to

@@ -1,11 +1,14 @@
 /*
- * exercises/fan.c - STARTER for lesson 02's exercise (see README.md beside
- * this file). A copy of ../fan.c with one function left for you, marked
- * EXERCISE: merge_any, the heart of fan_in. Everything else is the finished
- * module. Until you write it, `make exercise-02` fails; when it passes,
- * compare with the solution in ../fan.c.
+ * exercises/fan.c - the STARTER of lesson 02's exercise (see README.md
+ * beside this file): ../fan.c with the parts marked EXERCISE left for you.
+ * Until you write them, `make exercise-02` fails; when it passes, compare
+ * your file with the solution, ../fan.c. (`make exercises` writes this
+ * file from the EXERCISE regions of ../fan.c.)
+ */
+/*
+ * fan.c - fan-out workers and the select-based fan-in (see fan.h).
  *
- * Invariants (your code must keep them):
+ * Invariants:
  *   - every goroutine started here owns one reference to each channel it
  *     touches and one to its context, and drops them all as it returns;
  *   - every goroutine closes its own output channel on every way out (input

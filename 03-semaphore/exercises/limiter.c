@@ -1,12 +1,14 @@
 /*
- * exercises/limiter.c - STARTER for lesson 03's exercise (see README.md
- * beside this file). A copy of ../limiter.c in which the buffered-channel
- * semaphore (LIMITER_CHAN) is left for you: three small functions marked
- * EXERCISE. The weighted form (LIMITER_SEMA, on the core's sema_t) and the
- * task driver are finished. Until you write them, `make exercise-03` fails;
- * when it passes, compare with the solution in ../limiter.c.
+ * exercises/limiter.c - the STARTER of lesson 03's exercise (see README.md
+ * beside this file): ../limiter.c with the parts marked EXERCISE left for you.
+ * Until you write them, `make exercise-03` fails; when it passes, compare
+ * your file with the solution, ../limiter.c. (`make exercises` writes this
+ * file from the EXERCISE regions of ../limiter.c.)
+ */
+/*
+ * limiter.c - the two semaphores of lesson 03 and the task driver.
  *
- * Invariants (your code must keep them):
+ * Invariants:
  *   - LIMITER_CHAN: a token is one value in the buffered channel `tokens`,
  *     so tokens held == chan_len(tokens) <= limit, enforced by the channel.
  *   - LIMITER_SEMA: the core's sema_t keeps held <= limit and serves

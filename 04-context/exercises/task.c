@@ -1,10 +1,13 @@
 /*
- * exercises/task.c - STARTER for lesson 04's exercise (see README.md beside
- * this file). A copy of ../task.c in which the heart of long_running_task,
- * the wait on "work finished or context done", is left for you, marked
- * EXERCISE. The request tree below is finished and calls your function from
- * every worker and sub-task. Until you write it, `make exercise-04` fails;
- * when it passes, compare with the solution in ../task.c.
+ * exercises/task.c - the STARTER of lesson 04's exercise (see README.md
+ * beside this file): ../task.c with the parts marked EXERCISE left for you.
+ * Until you write them, `make exercise-04` fails; when it passes, compare
+ * your file with the solution, ../task.c. (`make exercises` writes this
+ * file from the EXERCISE regions of ../task.c.)
+ */
+/*
+ * task.c - lesson 04: a task that honours its context, and a request served
+ * by a tree of goroutines (see task.h for the contracts).
  *
  * The shape of the request tree, and who owns what:
  *
