@@ -139,31 +139,38 @@ test: deps
 	@$(MAKE) --no-print-directory -j1 test-release test-asan test-tsan test-valgrind
 	@echo "make test: all configurations passed"
 
+# The suite runs under both runtimes (common/sched.h): the M:N scheduler and
+# one thread per goroutine. RUNTIMES=mn (or threads) runs only one of them.
+RUNTIMES ?= mn threads
+# $(call each_runtime,COMMAND): COMMAND once per runtime, stopping at the
+# first failure.
+each_runtime = set -e; for rt in $(RUNTIMES); do GOC_RUNTIME=$$rt $(1); done
+
 test-release: release-tests
-	@$(RUN_TESTS) release $(release_TESTS)
+	@$(call each_runtime,$(RUN_TESTS) release $(release_TESTS))
 test-asan: asan release
-	@$(RUN_TESTS) asan $(asan_TESTS)
+	@$(call each_runtime,$(RUN_TESTS) asan $(asan_TESTS))
 test-tsan: tsan release
-	@$(RUN_TESTS) tsan $(tsan_TESTS)
+	@$(call each_runtime,$(RUN_TESTS) tsan $(tsan_TESTS))
 test-valgrind: release
-	@$(RUN_TESTS) valgrind-programs $(release_PROGS)
+	@$(call each_runtime,$(RUN_TESTS) valgrind-programs $(release_PROGS))
 check-valgrind: release-tests
-	@$(RUN_TESTS) valgrind $(release_TESTS)
+	@$(call each_runtime,$(RUN_TESTS) valgrind $(release_TESTS))
 	@$(MAKE) --no-print-directory stress-valgrind
 
 test-common: deps
 	@$(MAKE) --no-print-directory release release-tests asan tsan
-	@$(RUN_TESTS) release $(filter build/tests/test_common_%,$(release_TESTS))
-	@$(RUN_TESTS) asan $(filter build/asan/tests/test_common_%,$(asan_TESTS))
-	@$(RUN_TESTS) tsan $(filter build/tsan/tests/test_common_%,$(tsan_TESTS))
+	@$(call each_runtime,$(RUN_TESTS) release $(filter build/tests/test_common_%,$(release_TESTS)))
+	@$(call each_runtime,$(RUN_TESTS) asan $(filter build/asan/tests/test_common_%,$(asan_TESTS)))
+	@$(call each_runtime,$(RUN_TESTS) tsan $(filter build/tsan/tests/test_common_%,$(tsan_TESTS)))
 
 define CHAPTER_RULES
 test-$(1): deps
 	@$$(MAKE) --no-print-directory release release-tests asan tsan
-	@$$(RUN_TESTS) release $$(filter build/tests/test_$(1)_%,$$(release_TESTS))
-	@$$(RUN_TESTS) asan $$(filter build/asan/tests/test_$(1)_%,$$(asan_TESTS))
-	@$$(RUN_TESTS) tsan $$(filter build/tsan/tests/test_$(1)_%,$$(tsan_TESTS))
-	@$$(RUN_TESTS) valgrind-programs build/$(2)
+	@$$(call each_runtime,$$(RUN_TESTS) release $$(filter build/tests/test_$(1)_%,$$(release_TESTS)))
+	@$$(call each_runtime,$$(RUN_TESTS) asan $$(filter build/asan/tests/test_$(1)_%,$$(asan_TESTS)))
+	@$$(call each_runtime,$$(RUN_TESTS) tsan $$(filter build/tsan/tests/test_$(1)_%,$$(tsan_TESTS)))
+	@$$(call each_runtime,$$(RUN_TESTS) valgrind-programs build/$(2))
 run-$(1): build/$(2)
 	./build/$(2)
 endef
@@ -211,6 +218,8 @@ help:
 	@echo "make check-aarch64   lessons and tests cross-built for aarch64, run under qemu-user"
 	@echo "make check-musl      the lessons built with musl-gcc, run with several flags"
 	@echo "make preflight       before a workshop: compiler, build, Criterion, exercise 01; READY or what to install"
+	@echo "make check-html      every lesson's timeline page in headless Chromium (needs chromium)"
+	@echo "make pictures        each lesson's page as NN-name/timeline.png (needs chromium)"
 	@echo "make bench           the benchmark workloads (bench/README.md)"
 	@echo "make bench-go        the same workloads in Go, side by side (needs golang-go)"
 	@echo "make format          clang-format every source file"

@@ -17,10 +17,10 @@
  * cores and a noisy neighbour, pure spinning could starve the other side.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdalign.h>
 
 #include "bench/bench.h"
+#include "common/go.h"
 #include "common/timer.h"
 
 enum { RING_CAP = 1024, SPINS_BEFORE_YIELD = 128 };
@@ -43,7 +43,7 @@ static void wait_a_little(unsigned *spins)
         bench_cpu_relax();
     } else {
         *spins = 0;
-        sched_yield();
+        go_yield();
     }
 }
 

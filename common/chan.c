@@ -29,6 +29,12 @@
  *     operation happened before the flag, and the recheck sees it, or it
  *     sees the flag and comes to the lock. Nothing is missed.
  *
+ * While tracing is on, every hand-off is recorded where the value changes
+ * hands (see trace_flow.h): whole, where a sender meets a waiting receiver
+ * or the other way round; in halves paired by ring position, where it goes
+ * through the ring. Receivers wait only on an empty ring and a direct
+ * hand-off takes no position, so positions stay the pairing's sequence.
+ *
  * A blocked thread waits on a waiter_t that lives on its own stack and sits
  * in a channel's queue. Whoever completes its operation (a partner or close)
  * dequeues it, copies the value straight to or from the waiter's own
@@ -237,7 +243,9 @@ void chan_refill_locked(chan_t *c, wakelist_t *wake)
         waiter_t *sender = waitq_pop(&c->sendq);
         if (sender == NULL)
             break;
-        ring_push(c->ring, sender->elem, SENDERS_WAIT | RECEIVERS_WAIT);
+        size_t at;
+        ring_push_at(c->ring, sender->elem, SENDERS_WAIT | RECEIVERS_WAIT, &at);
+        trace_flow_send(c->id, c->elem_size, at, &sender->party);
         sender->success = true;
         wake_later(wake, sender);
     }
@@ -251,6 +259,7 @@ int chan_try_send_locked(chan_t *c, const void *elem, wakelist_t *wake)
     waiter_t *receiver = waitq_pop(&c->recvq);
     if (receiver) { /* straight into the receiver's hands */
         copy_elem(c, receiver->elem, elem);
+        trace_flow_handoff(c->id, c->elem_size, NULL, &receiver->party);
         receiver->success = true;
         wake_later(wake, receiver);
         chan_sync_flags(c);
@@ -261,14 +270,20 @@ int chan_try_send_locked(chan_t *c, const void *elem, wakelist_t *wake)
     chan_refill_locked(c, wake); /* senders that came first go first */
     if (c->sendq.head)
         return EAGAIN;
-    return ring_push(c->ring, elem, 0) == 0 ? 0 : EAGAIN;
+    size_t at;
+    if (ring_push_at(c->ring, elem, 0, &at) != 0)
+        return EAGAIN;
+    trace_flow_send(c->id, c->elem_size, at, NULL);
+    return 0;
 }
 
 int chan_try_recv_locked(chan_t *c, void *out, wakelist_t *wake)
 {
     if (c->ring) {
-        int rc = ring_pop(c->ring, out);
+        size_t at;
+        int    rc = ring_pop_at(c->ring, out, &at);
         if (rc == 0) {
+            trace_flow_recv(c->id, c->elem_size, at);
             chan_refill_locked(c, wake);
             return 0;
         }
@@ -283,6 +298,7 @@ int chan_try_recv_locked(chan_t *c, void *out, wakelist_t *wake)
     chan_sync_flags(c);
     if (sender) {
         copy_elem(c, out, sender->elem);
+        trace_flow_handoff(c->id, c->elem_size, &sender->party, NULL);
         sender->success = true;
         wake_later(wake, sender);
         return 0;
@@ -296,18 +312,35 @@ int chan_try_recv_locked(chan_t *c, void *out, wakelist_t *wake)
 
 int chan_recheck_ring(chan_t *c, chan_op_t op, waiter_t *w)
 {
-    if (op == CHAN_RECV)
-        return ring_pop(c->ring, w->elem) == 0 ? 0 : EAGAIN;
+    size_t at;
+    if (op == CHAN_RECV) {
+        if (ring_pop_at(c->ring, w->elem, &at) != 0)
+            return EAGAIN;
+        trace_flow_recv(c->id, c->elem_size, at);
+        return 0;
+    }
     if (c->sendq.head != w) /* only the first waiting sender may take room */
         return EAGAIN;
-    return ring_push(c->ring, w->elem, SENDERS_WAIT) == 0 ? 0 : EAGAIN;
+    if (ring_push_at(c->ring, w->elem, SENDERS_WAIT, &at) != 0)
+        return EAGAIN;
+    trace_flow_send(c->id, c->elem_size, at, NULL);
+    return 0;
 }
 
+/* The lock-free path: with tracing off, recording costs the one test of
+ * trace_enabled() in front of each hook, and nothing else. */
 int chan_ring_try(chan_t *c, chan_op_t op, void *elem)
 {
-    if (op == CHAN_SEND)
-        return ring_push(c->ring, elem, 0);
-    int rc = ring_pop(c->ring, elem);
+    size_t at;
+    if (op == CHAN_SEND) {
+        int rc = ring_push_at(c->ring, elem, 0, &at);
+        if (trace_enabled() && rc == 0)
+            trace_flow_send_(c->id, c->elem_size, at, NULL);
+        return rc;
+    }
+    int rc = ring_pop_at(c->ring, elem, &at);
+    if (trace_enabled() && rc == 0)
+        trace_flow_recv_(c->id, c->elem_size, at);
     if (rc == 0 && atomic_load_explicit(&c->senders_waiting, memory_order_seq_cst)) {
         wakelist_t wake = {NULL};
         lock_acquire(&c->lock);
@@ -359,6 +392,8 @@ static int operate(chan_t *c, chan_op_t op, void *elem, bool block)
     }
     waiter_t me = {.elem = elem};
     me.parker = &me.own;
+    if (trace_enabled())
+        me.party = trace_flow_self_();
     waitq_t *q = op == CHAN_SEND ? &c->sendq : &c->recvq;
     waitq_push(q, &me);
     if (c->ring) {
@@ -435,5 +470,6 @@ int chan_close(chan_t *c)
     chan_sync_flags(c);
     lock_release(&c->lock);
     wakelist_wake(&wake);
+    trace_flow_close(c->id);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include "common/chan.h"
 #include "common/park.h"
 #include "common/ring.h"
+#include "common/trace_flow.h"
 
 /* The waiters of one select share this: the first channel to complete one
  * of them claims `done` and records itself as the winner. */
@@ -34,6 +35,7 @@ typedef struct waiter {
     bool           queued;     /* in a channel's queue (under that channel's lock) */
     bool           success;    /* set by the waker: true = done, false = closed */
     parker_t       own;        /* a single operation parks here */
+    trace_party_t  party;      /* who waits, since when: for the tracer ({0, 0} if off) */
 } waiter_t;
 
 typedef struct {

@@ -36,6 +36,7 @@
 #include "common/chan_internal.h"
 #include "common/park.h"
 #include "common/timer_internal.h"
+#include "common/trace_flow.h"
 
 typedef enum { CTX_BACKGROUND, CTX_CANCEL, CTX_VALUE } ctx_kind_t;
 
@@ -95,13 +96,13 @@ static void detach(ctx_t *c)
 }
 
 /* Makes c and its attached descendants done with reason, unless c is done
- * already (the first reason wins). */
-static void cancel(ctx_t *c, int reason)
+ * already (the first reason wins). Returns true if it made c done. */
+static bool cancel(ctx_t *c, int reason)
 {
     lock_acquire(&c->lock);
     if (atomic_load_explicit(&c->err, memory_order_relaxed) != 0) {
         lock_release(&c->lock);
-        return;
+        return false;
     }
     atomic_store_explicit(&c->err, reason | CLOSING, memory_order_release);
     chan_close(c->done);
@@ -118,11 +119,15 @@ static void cancel(ctx_t *c, int reason)
         child = next;
     }
     lock_release(&c->lock);
+    return true;
 }
 
+/* Where a cancellation starts (ctx_cancel, a deadline): the tracer marks
+ * it here once, not once per descendant it reaches. */
 static void cancel_and_detach(ctx_t *c, int reason)
 {
-    cancel(c, reason);
+    if (cancel(c, reason))
+        trace_flow_cancel(c->done->id, reason);
     detach(c);
 }
 

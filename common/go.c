@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 #include "common/go_internal.h"
 #include "common/os.h"
 #include "common/runtime.h"
+#include "common/sched.h"
 #include "common/timer.h"
 
 static pthread_mutex_t            registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -83,6 +85,11 @@ static void make_exit_key(void)
 
 goroutine_t *go_self(void)
 {
+    if (sched_enabled()) {
+        goroutine_t *g = sched_current();
+        if (g != NULL)
+            return g;
+    }
     if (self != NULL)
         return self;
     goroutine_t *g = calloc(1, sizeof *g);
@@ -101,6 +108,11 @@ goroutine_t *go_self(void)
 
 goroutine_t *go_self_if_known(void)
 {
+    if (sched_enabled()) {
+        goroutine_t *g = sched_current();
+        if (g != NULL)
+            return g;
+    }
     return self;
 }
 
@@ -118,6 +130,24 @@ static void *goroutine_main(void *p)
     registry_remove(g);
     goc_free(g);
     return NULL;
+}
+
+/* The M:N runtime's goroutines run this on their own stacks; the scheduler
+ * frees g after it returns. */
+static _Atomic(void (*)(goroutine_t *)) exit_hook;
+
+void go_set_exit_hook(void (*hook)(goroutine_t *g))
+{
+    atomic_store(&exit_hook, hook);
+}
+
+static void goroutine_body(goroutine_t *g)
+{
+    g->fn(g->arg);
+    void (*hook)(goroutine_t *) = atomic_load(&exit_hook);
+    if (hook != NULL)
+        hook(g);
+    registry_remove(g);
 }
 
 static atomic_int_fast64_t spawn_countdown = -1; /* -1: never fail */
@@ -158,6 +188,16 @@ int go_named(const char *name, void (*fn)(void *arg), void *arg)
     g->arg = arg;
     set_name(g, name ? name : "goroutine");
 
+    if (sched_enabled()) {
+        registry_add(g, false); /* before it is queued: it may finish at once */
+        int rc = injected_spawn_failure() ? EAGAIN : sched_spawn(g, goroutine_body);
+        if (rc != 0) {
+            registry_remove(g);
+            goc_free(g);
+        }
+        return rc;
+    }
+
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -183,6 +223,31 @@ size_t go_count(void)
     return atomic_load(&running);
 }
 
+const char *go_runtime(void)
+{
+    return sched_enabled() ? "mn" : "threads";
+}
+
+void go_yield(void)
+{
+    if (sched_enabled() && sched_current() != NULL)
+        sched_gosched();
+    else
+        sched_yield(); /* POSIX: let another thread have this core */
+}
+
+void go_blocking_begin(void)
+{
+    if (sched_enabled())
+        sched_blocking_begin();
+}
+
+void go_blocking_end(void)
+{
+    if (sched_enabled())
+        sched_blocking_end();
+}
+
 /* ------------------------------------------------------ waiting */
 
 void go_wait_begin(wait_reason_t reason, uint64_t chan_id, size_t elem_size, size_t cap,
@@ -191,6 +256,8 @@ void go_wait_begin(wait_reason_t reason, uint64_t chan_id, size_t elem_size, siz
     goroutine_t *g = go_self();
     if (g == NULL || g->wait_depth++ > 0)
         return;
+    g->waits++;
+    g->last_wait = reason;
     atomic_store_explicit(&g->wait_chan_id, chan_id, memory_order_relaxed);
     atomic_store_explicit(&g->wait_elem_size, elem_size, memory_order_relaxed);
     atomic_store_explicit(&g->wait_cap, cap, memory_order_relaxed);
@@ -198,9 +265,19 @@ void go_wait_begin(wait_reason_t reason, uint64_t chan_id, size_t elem_size, siz
     atomic_store_explicit(&g->wait_reason, (int)reason, memory_order_release);
 }
 
+void go_note_wait(wait_reason_t reason)
+{
+    goroutine_t *g = go_self_if_known();
+    if (g == NULL || g->wait_depth > 1)
+        return; /* inside another wait, whose reason stands */
+    if (g->wait_depth == 0)
+        g->waits++; /* a wait of its own (a sleep); else go_wait_begin counted it */
+    g->last_wait = reason;
+}
+
 void go_wait_end(void)
 {
-    goroutine_t *g = self;
+    goroutine_t *g = go_self_if_known();
     if (g != NULL && g->wait_depth > 0 && --g->wait_depth == 0)
         atomic_store_explicit(&g->wait_reason, WAIT_NONE, memory_order_release);
 }
@@ -220,7 +297,7 @@ void go_sleep_begin(parker_t *p)
 
 void go_sleep_end(void)
 {
-    goroutine_t *g = self;
+    goroutine_t *g = go_self_if_known();
     if (g == NULL)
         return;
     lock_acquire(&g->sleep_lock);
@@ -260,6 +337,8 @@ static const char *reason_text(wait_reason_t reason)
         return "waitgroup wait";
     case WAIT_SEMAPHORE:
         return "semaphore acquire";
+    case WAIT_SLEEP:   /* never a wait_reason (go_note_wait), so never shown */
+    case WAIT_CONTEXT: /* the same */
     default:
         return "running";
     }

@@ -16,7 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/coro.h"
 #include "common/park.h"
+#include "common/stack.h"
 
 typedef enum {
     WAIT_NONE = 0,
@@ -26,6 +28,11 @@ typedef enum {
     WAIT_SELECT_EMPTY, /* select with no case that can ever proceed */
     WAIT_WAITGROUP,
     WAIT_SEMAPHORE,
+    /* Only for the tracer (go_note_wait), never a goroutine's wait_reason:
+     * a sleep is not a wait the deadlock watchdog may count, and a select
+     * on a context's done channel is a select to the dumps. */
+    WAIT_SLEEP,
+    WAIT_CONTEXT,
 } wait_reason_t;
 
 typedef struct goroutine {
@@ -41,6 +48,11 @@ typedef struct goroutine {
     atomic_int           wait_reason;
     atomic_uint_fast64_t wait_chan_id;
     atomic_size_t        wait_elem_size, wait_cap, wait_cases;
+    /* Owner only, for the tracer (trace.c reads them on the same thread
+     * to tell what a waiting span waited on): outermost waits begun so
+     * far, and the reason of the latest. Two plain stores per wait. */
+    uint64_t      waits;
+    wait_reason_t last_wait;
 
     /* Asleep in the kernel on a parker: under sleep_lock. */
     lock_t    sleep_lock;
@@ -51,7 +63,20 @@ typedef struct goroutine {
     /* The watchdog's notes from its previous scan (watchdog only). */
     uint64_t seen_sleep_count;
     bool     seen_asleep;
+
+    /* M:N runtime only (sched.c): the goroutine's own context and stack,
+     * its link in the global run queue, and nested blocking calls. */
+    coro_t            coro;
+    gstack_t          stack;
+    struct goroutine *sched_next;
+    int               blocking_depth;
+    void             *trace_buf; /* M:N: its trace buffer (trace.c), or NULL */
 } goroutine_t;
+
+/* Registers the function go.c calls with each goroutine that returns, just
+ * before it leaves the registry (the trace closes its buffer there). One
+ * hook; registering it again is harmless. */
+void go_set_exit_hook(void (*hook)(goroutine_t *g));
 
 /* This thread's record. A thread not started by go() is registered on its
  * first call (that is what "the core knows the main thread" means); NULL
@@ -66,6 +91,14 @@ goroutine_t *go_self_if_known(void);
 void go_wait_begin(wait_reason_t reason, uint64_t chan_id, size_t elem_size, size_t cap,
                    size_t cases);
 void go_wait_end(void);
+
+/* Notes, for the tracer only, what the calling goroutine is about to wait
+ * on: a sleep (outside any core wait), or a finer name for the wait it has
+ * just begun (a select that includes a context's done channel). It becomes
+ * last_wait, nothing else changes; inside a nested wait (a semaphore's
+ * select) the outer reason stands. Does nothing for a thread the core does
+ * not know yet (and does not register it). */
+void go_note_wait(wait_reason_t reason);
 
 /* Called by the parker around a sleep in the kernel. */
 void go_sleep_begin(parker_t *p);

@@ -9,6 +9,7 @@
 #include "common/alloc.h"
 #include "common/go.h"
 #include "common/os.h"
+#include "common/sched.h"
 #include "common/timer.h"
 #include "common/timer_internal.h"
 
@@ -25,7 +26,7 @@ leak_snapshot_t leak_snapshot(void)
     s.timers = time_pending_timers();
     s.threads = leak_thread_count();
     if (s.threads > 0)
-        s.threads -= timer_core_threads();
+        s.threads -= timer_core_threads() + sched_threads();
     return s;
 }
 

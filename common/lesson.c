@@ -43,12 +43,12 @@ static int write_timeline(const char *prog, const char *value)
 
 static int write_json(const char *prog, const char *path)
 {
-    int err = trace_write_json(path);
-    if (err != 0)
-        fprintf(stderr, "%s: cannot write the trace to %s: %s\n", prog, path, strerror(err));
-    else
-        printf("Trace written to %s (open it in https://ui.perfetto.dev)\n", path);
-    return err;
+    return trace_write_file(prog, TRACE_FORMAT_JSON, path);
+}
+
+static int write_html(const char *prog, const char *path)
+{
+    return trace_write_file(prog, TRACE_FORMAT_HTML, path);
 }
 
 static const trace_output_t trace_outputs[] = {
@@ -56,6 +56,10 @@ static const trace_output_t trace_outputs[] = {
     {"trace", "FILE",
      "at exit, write the spans as Chrome trace JSON to FILE\n(open it in https://ui.perfetto.dev)",
      write_json},
+    {"html", "FILE",
+     "at exit, write the timeline as a web page to FILE\n"
+     "(a lane per goroutine, an arrow per hand-off; opens offline)",
+     write_html},
 };
 #define N_OUTPUTS (sizeof trace_outputs / sizeof trace_outputs[0])
 _Static_assert(N_OUTPUTS <= LESSON_MAX_OUTPUTS, "lesson_t.outputs has no room for every output");

@@ -22,6 +22,7 @@
  *   --help / -h    the usage, built from the table, on stdout; exit 0
  *   --timeline     at exit, the ASCII timeline on stdout    } the trace
  *   --trace FILE   at exit, the Chrome trace JSON in FILE   } outputs
+ *   --html FILE    at exit, the timeline page in FILE       }
  *   --leak         sets lesson.leak, if the lesson has a leak demo
  * and, at the end, the leak check against a snapshot taken before the story
  * began, then "Clean shutdown: ..." on stdout.

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -438,3 +439,61 @@ void os_futex_wake(atomic_int *word, int count)
 }
 
 #endif
+
+/* ------------------------------------------------------ guard pages */
+
+#ifdef OS_LINUX
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13; older headers lack the name */
+#endif
+
+/* True if MADV_GUARD_INSTALL really guards: a kernel older than 6.13 says
+ * EINVAL, but an emulator (qemu-user) may say yes and do nothing. The
+ * test: the kernel copying from a guarded page (write() to a pipe) fails
+ * with EFAULT instead of raising a signal. */
+static bool guard_regions_work(void)
+{
+    long  page = sysconf(_SC_PAGESIZE);
+    char *probe = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+    if (probe == MAP_FAILED)
+        return false;
+    bool works = false;
+    int  fds[2];
+    if (madvise(probe, (size_t)page, MADV_GUARD_INSTALL) == 0 && pipe(fds) == 0) {
+        works = write(fds[1], probe, 1) < 0 && errno == EFAULT;
+        close(fds[0]);
+        close(fds[1]);
+    }
+    munmap(probe, (size_t)page);
+    return works;
+}
+
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static bool           guard_regions;
+
+static void check_guard_regions(void)
+{
+    guard_regions = guard_regions_work();
+}
+#endif
+
+bool os_guard_pages_are_free(void)
+{
+#ifdef OS_LINUX
+    pthread_once(&guard_once, check_guard_regions);
+    return guard_regions;
+#else
+    return false;
+#endif
+}
+
+bool os_guard_pages(void *addr, size_t len)
+{
+#ifdef OS_LINUX
+    pthread_once(&guard_once, check_guard_regions);
+    if (guard_regions && madvise(addr, len, MADV_GUARD_INSTALL) == 0)
+        return true;
+#endif
+    return mprotect(addr, len, PROT_NONE) == 0;
+}

@@ -92,6 +92,18 @@ const char *os_program_name(void);
  * program's own handler is never replaced. True if installed. */
 bool os_catch_signal(int signo, void (*handler)(int signo));
 
+/* Makes [addr, addr + len) (whole pages of an anonymous read-write
+ * mapping) fault on any access: a stack's guard. On Linux 6.13 and later a
+ * guard region inside the mapping (MADV_GUARD_INSTALL), which costs no
+ * mapping of its own, so 100,000 guarded stacks fit under the kernel's
+ * limit on mappings; elsewhere mprotect(PROT_NONE). False if neither
+ * worked. */
+bool os_guard_pages(void *addr, size_t len);
+
+/* True if os_guard_pages guards inside a mapping (so a guarded stack costs
+ * one kernel mapping, not two). */
+bool os_guard_pages_are_free(void);
+
 /* ----------------------------------------------- sleeping on a word */
 
 /* Sleeps while *word == expected, until os_futex_wake on the same word.

@@ -5,8 +5,12 @@
  * State machine of parker_t.state:
  *   EMPTY    --unpark--> NOTIFIED --park--> EMPTY       (token taken at once)
  *   EMPTY    --park----> SLEEPING --unpark--> NOTIFIED  (+ futex wake)
+ *   EMPTY    --park----> PARKED_G --unpark--> NOTIFIED  (+ sched_ready)
  * Only the owner moves the state away from NOTIFIED, and only the owner
- * enters SLEEPING, so one unpark always matches one park.
+ * (or, for a goroutine, its worker once the goroutine is off its stack)
+ * enters SLEEPING or PARKED_G, so one unpark always matches one park. A
+ * thread sleeps in the kernel; a goroutine (M:N runtime) is switched out
+ * and its worker runs another one.
  *
  * lock_t is the classic three-state futex mutex (Drepper, "Futexes Are
  * Tricky"): 0 free, 1 held, 2 held and someone may sleep on it, so only a
@@ -20,8 +24,8 @@
 #include "common/go.h"
 #include "common/go_internal.h"
 #include "common/os.h"
+#include "common/sched.h"
 
-enum { PARK_SLEEPING = -1, PARK_EMPTY = 0, PARK_NOTIFIED = 1 };
 
 /* Tuned with `make bench` (unbuf_pingpong, pool16): long enough to catch a
  * partner running on the other core, short enough not to steal its time
@@ -47,6 +51,10 @@ static atomic_int asleep_in_kernel;
  * spinning threads by the same rule. */
 static bool spinning_helps(void)
 {
+    /* A goroutine never spins: its partner most likely waits in the same
+     * worker's run queue, and spinning would only delay it. */
+    if (sched_enabled() && sched_current() != NULL)
+        return false;
     static atomic_int cores; /* 0: not yet known */
     int               n = atomic_load_explicit(&cores, memory_order_relaxed);
     if (n == 0) {
@@ -73,8 +81,23 @@ bool spin_until(bool (*ready)(void *arg), void *arg)
     return ready(arg);
 }
 
+/* A goroutine parks by switching out (the scheduler sets PARKED_G once it
+ * is off its stack); it is resumed with the token waiting for it. */
+static bool park_goroutine(parker_t *p)
+{
+    if (!sched_enabled() || sched_current() == NULL || sched_in_blocking_call())
+        return false;
+    go_sleep_begin(p);
+    while (!take_token(p))
+        sched_park(p);
+    go_sleep_end();
+    return true;
+}
+
 void parker_park(parker_t *p)
 {
+    if (take_token(p) || park_goroutine(p))
+        return;
     if (spinning_helps()) {
         for (int i = 0; i < SPIN_PAUSES; i++) {
             if (atomic_load_explicit(&p->state, memory_order_relaxed) == PARK_NOTIFIED &&
@@ -102,13 +125,16 @@ void parker_park(parker_t *p)
 
 bool parker_is_sleeping(parker_t *p)
 {
-    return atomic_load_explicit(&p->state, memory_order_relaxed) == PARK_SLEEPING;
+    return atomic_load_explicit(&p->state, memory_order_relaxed) < 0;
 }
 
 void parker_unpark(parker_t *p)
 {
-    if (atomic_exchange_explicit(&p->state, PARK_NOTIFIED, memory_order_release) == PARK_SLEEPING)
+    int was = atomic_exchange_explicit(&p->state, PARK_NOTIFIED, memory_order_acq_rel);
+    if (was == PARK_SLEEPING)
         os_futex_wake(&p->state, 1);
+    else if (was == PARK_PARKED_G) /* switched out: p lives on until we ready it */
+        sched_ready(atomic_load_explicit(&p->g, memory_order_relaxed));
 }
 
 void lock_acquire_slow(lock_t *l)

@@ -19,8 +19,16 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+struct goroutine;
+
+/* The states of parker_t.state (park.c has the state machine). */
+enum { PARK_PARKED_G = -2, PARK_SLEEPING = -1, PARK_EMPTY = 0, PARK_NOTIFIED = 1 };
+
 typedef struct {
-    atomic_int state; /* empty, notified or sleeping: see park.c */
+    atomic_int state; /* one of the PARK_ states */
+    /* Under the M:N runtime, the goroutine parked here (PARK_PARKED_G):
+     * written before that state is set, read by the unparker after it. */
+    _Atomic(struct goroutine *) g;
 } parker_t;
 
 /* One step of a spin loop: tells the CPU we are waiting for another core
@@ -47,8 +55,9 @@ void parker_park(parker_t *p);
  * caller must not touch p afterwards. */
 void parker_unpark(parker_t *p);
 
-/* True while the owner sleeps in the kernel and nobody has unparked it:
- * what the deadlock watchdog asks. */
+/* True while the owner sleeps (a thread in the kernel, or a goroutine
+ * switched out) and nobody has unparked it: what the deadlock watchdog
+ * asks. */
 bool parker_is_sleeping(parker_t *p);
 
 typedef struct {

@@ -131,7 +131,7 @@ static int push_refused(size_t tail, unsigned allowed)
  * a pop is one compare-and-swap that checks the other end first. Head and
  * tail only grow, so a check made before the swap still holds at it unless
  * the swap fails. */
-static int counter_push(ring_t *r, unsigned allowed)
+static int counter_push(ring_t *r, unsigned allowed, size_t *position)
 {
     size_t tail = atomic_load_explicit(r->tail, memory_order_relaxed);
     for (;;) {
@@ -142,12 +142,14 @@ static int counter_push(ring_t *r, unsigned allowed)
         if ((tail >> RING_FLAG_BITS) - head >= r->cap)
             return EAGAIN;
         if (atomic_compare_exchange_weak_explicit(r->tail, &tail, tail + RING_ONE,
-                                                  memory_order_release, memory_order_relaxed))
+                                                  memory_order_release, memory_order_relaxed)) {
+            *position = tail >> RING_FLAG_BITS;
             return 0;
+        }
     }
 }
 
-static int counter_pop(ring_t *r)
+static int counter_pop(ring_t *r, size_t *position)
 {
     size_t head = atomic_load_explicit(r->head, memory_order_relaxed);
     for (;;) {
@@ -155,15 +157,17 @@ static int counter_pop(ring_t *r)
         if (tail >> RING_FLAG_BITS == head)
             return tail & RING_CLOSED ? EPIPE : EAGAIN;
         if (atomic_compare_exchange_weak_explicit(r->head, &head, head + 1, memory_order_seq_cst,
-                                                  memory_order_relaxed))
+                                                  memory_order_relaxed)) {
+            *position = head;
             return 0;
+        }
     }
 }
 
-int ring_push(ring_t *r, const void *elem, unsigned allowed)
+int ring_push_at(ring_t *r, const void *elem, unsigned allowed, size_t *at)
 {
     if (r->slots == NULL)
-        return counter_push(r, allowed);
+        return counter_push(r, allowed, at);
     unsigned spins = 0;
     size_t   tail = atomic_load_explicit(r->tail, memory_order_relaxed);
     for (;;) {
@@ -180,6 +184,7 @@ int ring_push(ring_t *r, const void *elem, unsigned allowed)
                 if (r->elem_size)
                     memcpy(s->value, elem, r->elem_size);
                 atomic_store_explicit(&s->seq, seq_full(position), memory_order_release);
+                *at = position;
                 return 0;
             }
             continue; /* the failed swap reloaded tail */
@@ -196,10 +201,10 @@ int ring_push(ring_t *r, const void *elem, unsigned allowed)
     }
 }
 
-int ring_pop(ring_t *r, void *out)
+int ring_pop_at(ring_t *r, void *out, size_t *at)
 {
     if (r->slots == NULL)
-        return counter_pop(r);
+        return counter_pop(r, at);
     unsigned spins = 0;
     size_t   head = atomic_load_explicit(r->head, memory_order_relaxed);
     for (;;) {
@@ -212,6 +217,7 @@ int ring_pop(ring_t *r, void *out)
                 if (r->elem_size && out)
                     memcpy(out, s->value, r->elem_size);
                 atomic_store_explicit(&s->seq, seq_free(head + r->cap), memory_order_release);
+                *at = head;
                 return 0;
             }
             continue;

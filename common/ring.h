@@ -61,15 +61,31 @@ void ring_init(ring_t *r, size_t elem_size, size_t cap, void *storage);
 /* Appends a copy of *elem. Returns 0, EAGAIN if the ring is full, EPIPE if
  * it is closed, or EBUSY if a flag outside `allowed` is set (nothing
  * changes). Lock-free; waits only for a pop that has reserved the slot
- * this push needs and is copying its value out. */
-int ring_push(ring_t *r, const void *elem, unsigned allowed);
+ * this push needs and is copying its value out. On success *at is the
+ * value's position: the number of values pushed before it, ever. */
+int ring_push_at(ring_t *r, const void *elem, unsigned allowed, size_t *at);
 
 /* Removes the oldest value into *out (out may be NULL). Returns 0, EAGAIN
  * if the ring is empty, EPIPE if it is empty and closed. Flags do not stop
  * a pop. The head's compare-and-swap is sequentially consistent, so a pop
  * followed by a seq_cst load of the owner's "someone waits" word cannot
- * miss a waiter that set that word and then looked at the ring. */
-int ring_pop(ring_t *r, void *out);
+ * miss a waiter that set that word and then looked at the ring. On success
+ * *at is the value's position, the one its push reported: the ring is
+ * FIFO, so the k-th value pushed is the k-th popped. */
+int ring_pop_at(ring_t *r, void *out, size_t *at);
+
+/* The same, for a caller that does not need the position. */
+static inline int ring_push(ring_t *r, const void *elem, unsigned allowed)
+{
+    size_t at;
+    return ring_push_at(r, elem, allowed, &at);
+}
+
+static inline int ring_pop(ring_t *r, void *out)
+{
+    size_t at;
+    return ring_pop_at(r, out, &at);
+}
 
 /* A cheap look, for spinning: true if a push (push == true) or a pop
  * would probably not find the ring full (or empty) now, or a flag says the

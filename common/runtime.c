@@ -25,6 +25,7 @@
 #include "common/go_internal.h"
 #include "common/leak.h"
 #include "common/os.h"
+#include "common/sched.h"
 #include "common/timer.h"
 #include "common/timer_internal.h"
 
@@ -76,10 +77,20 @@ static bool is_asleep(goroutine_t *g, uint64_t *sleeps)
  * waking, at the previous scan. Updates each record's notes. */
 static bool everyone_stayed_asleep(void)
 {
+    /* Under M:N, first the scheduler's cheap answer: if a goroutine is
+     * runnable, running or in a blocking call, there is no need to read
+     * 100,000 records. Skipping a scan is safe: the sleep counts still
+     * tell whether anyone woke in between. */
+    if (!sched_all_parked())
+        return false;
     bool stayed = true;
     long threads = 0;
     go_registry_lock();
-    for (goroutine_t *g = go_registry_first(); g; g = g->next, threads++) {
+    for (goroutine_t *g = go_registry_first(); g; g = g->next) {
+        /* Under M:N a goroutine is not a thread; the workers are counted
+         * below instead. */
+        if (!(g->started_by_go && sched_enabled()))
+            threads++;
         uint64_t count;
         bool     asleep = is_asleep(g, &count);
         if (!asleep || !g->seen_asleep || count != g->seen_sleep_count)
@@ -94,7 +105,7 @@ static bool everyone_stayed_asleep(void)
     long os_threads = leak_thread_count();
     if (os_threads < 0)
         return false; /* the platform cannot count threads: never guess */
-    long unknown = os_threads - timer_core_threads() - threads;
+    long unknown = os_threads - timer_core_threads() - sched_threads() - threads;
     return stayed && threads > 0 && unknown <= 0;
 }
 

@@ -161,16 +161,30 @@ static void leave_queues(select_plan_t *p, chan_case_t *cases)
     }
 }
 
+/* For the tracer: does one of the cases wait on a context's done channel?
+ * (Contexts are the only owners of embedded channels.) */
+static bool waits_on_a_context(const select_plan_t *p, const chan_case_t *cases)
+{
+    for (size_t i = 0; i < p->active; i++)
+        if (cases[p->poll_order[i]].chan->embedded)
+            return true;
+    return false;
+}
+
 /* Pass 2: wait on every channel at once (called with all locks held;
  * returns with none). wake holds waiters that pass 1 completed on the way. */
 static int select_wait(select_plan_t *p, chan_case_t *cases, wakelist_t *wake)
 {
     select_wait_t sw = {.winner = NULL};
+    trace_party_t me = trace_flow_self(); /* each case's hand-off names us */
     for (size_t i = 0; i < p->active; i++) {
         size_t    k = p->poll_order[i]; /* random queue order among same-channel cases */
         waiter_t *w = &p->waiters[k];
-        *w =
-            (waiter_t){.parker = &sw.parker, .select = &sw, .elem = cases[k].elem, .case_index = k};
+        *w = (waiter_t){.parker = &sw.parker,
+                        .select = &sw,
+                        .elem = cases[k].elem,
+                        .case_index = k,
+                        .party = me};
         waitq_push(queue_of(&cases[k]), w);
         chan_sync_flags(cases[k].chan);
     }
@@ -191,6 +205,8 @@ static int select_wait(select_plan_t *p, chan_case_t *cases, wakelist_t *wake)
     wakelist_wake(wake);
 
     go_wait_begin(WAIT_SELECT, 0, 0, 0, p->active);
+    if (trace_enabled() && waits_on_a_context(p, cases))
+        go_note_wait(WAIT_CONTEXT);
     parker_park(&sw.parker);
     go_wait_end();
 

@@ -31,7 +31,11 @@
 
 #include "common/alloc.h"
 #include "common/os.h"
+#include "common/park.h"
+#include "common/sched.h"
+#include "common/go_internal.h"
 #include "common/timer_internal.h"
+#include "common/trace.h"
 
 #define NOT_IN_HEAP SIZE_MAX
 #define INLINE_SLOTS 64
@@ -74,6 +78,27 @@ int64_t time_now(void)
     return os_monotonic_ns();
 }
 
+static void wake_sleeper(void *parker)
+{
+    parker_unpark(parker);
+}
+
+/* A goroutine (M:N runtime) sleeps on the timer heap, switched out, so its
+ * worker runs others meanwhile. False if it could not (no memory for the
+ * entry): the caller then sleeps as a thread. */
+static bool sleep_as_goroutine(int64_t deadline)
+{
+    if (!sched_enabled() || sched_current() == NULL || sched_in_blocking_call())
+        return false;
+    parker_t       parker = {0};
+    timer_entry_t *entry = timer_entry_start(deadline, 0, wake_sleeper, &parker);
+    if (entry == NULL)
+        return false;
+    parker_park(&parker);
+    timer_entry_stop(entry);
+    return true;
+}
+
 void time_sleep(duration_t d)
 {
     if (d <= 0)
@@ -82,6 +107,10 @@ void time_sleep(duration_t d)
      * stretch it when we go back to sleep. */
     int64_t deadline = time_now();
     deadline = deadline > INT64_MAX - d ? INT64_MAX : deadline + d;
+    if (trace_enabled())
+        go_note_wait(WAIT_SLEEP); /* a traced waiting span says "sleep" */
+    if (sleep_as_goroutine(deadline))
+        return;
     os_sleep_until(deadline);
 }
 

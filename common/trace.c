@@ -8,7 +8,8 @@
  *   - Every buffer is on the list `buffers`, in creation order, under
  *     list_lock. A thread finds its own through the thread-local `self`,
  *     which it clears when it exits (the pthread key's destructor, which
- *     also sets `exited`).
+ *     also sets `exited`). Under the M:N runtime a goroutine keeps its own
+ *     in its record (it may run on any worker), closed when it returns.
  *   - A buffer's fields are read and written only under its own lock, and
  *     locks are taken in the order list_lock, then a buffer's. The readers
  *     (a view, stats, reset) hold list_lock throughout, so no buffer
@@ -21,6 +22,7 @@
  */
 #include "common/trace.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@
 
 #include "common/go_internal.h"
 #include "common/os.h"
+#include "common/sched.h"
 #include "common/timer.h"
 #include "common/trace_internal.h"
 
@@ -42,6 +45,7 @@ static trace_buf_t              **buffers_tail = &buffers; /* under list_lock */
 static int64_t                    epoch;                   /* time zero; under list_lock */
 static bool                       epoch_set;               /* under list_lock */
 static atomic_uint_fast64_t       dropped;
+static atomic_uint_fast64_t       events_dropped; /* channel events (trace_flow.c) */
 static pthread_once_t             key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t              exit_key;
 static bool                       exit_key_made;
@@ -49,8 +53,11 @@ static _Thread_local trace_buf_t *self;
 
 /* ------------------------------------------------------------ recording */
 
-/* Adds the innermost open span to the finished ones, ending it at `now`. */
-static void close_innermost(trace_buf_t *b, int64_t now)
+/* Adds the innermost open span to the finished ones, ending it at `now`.
+ * g: the calling goroutine's record, if the caller is the buffer's own
+ * thread and it is known (else NULL): a waiting span that saw it begin a
+ * core wait is marked with what it last waited on. */
+static void close_innermost(trace_buf_t *b, int64_t now, const goroutine_t *g)
 {
     b->depth--;
     if (b->depth >= TRACE_MAX_DEPTH)
@@ -58,6 +65,10 @@ static void close_innermost(trace_buf_t *b, int64_t now)
     span_t span = b->open[b->depth];
     span.end = now;
     span.parent_kind = b->depth > 0 ? b->open[b->depth - 1].kind : -1;
+    span.depth = (int8_t)b->depth;
+    span.reason = WAIT_NONE;
+    if (span.kind == TRACE_WAIT && g != NULL && g->waits != b->open_waits[b->depth])
+        span.reason = (int8_t)g->last_wait;
     if (b->count == b->cap) {
         size_t  cap = b->cap ? 2 * b->cap : 64;
         span_t *grown = cap <= TRACE_MAX_SPANS ? realloc(b->spans, cap * sizeof *grown) : NULL;
@@ -79,7 +90,7 @@ static void thread_exited(void *p)
     pthread_mutex_lock(&b->lock);
     int64_t now = time_now();
     while (b->depth > 0)
-        close_innermost(b, now);
+        close_innermost(b, now, NULL); /* the goroutine's record may be gone */
     b->exited = true;
     pthread_mutex_unlock(&b->lock);
     self = NULL;
@@ -116,11 +127,22 @@ static uint64_t track_order(void)
     return os_is_main_thread() ? 1 : atomic_fetch_add(&strangers, 1);
 }
 
-/* The calling thread's buffer, made and registered on first use; NULL if
- * out of memory. */
-static trace_buf_t *self_buffer(void)
+/* Under the M:N runtime a goroutine keeps its buffer in its record, since
+ * it may run on any worker; go.c calls this when one returns. */
+static void goroutine_exited(goroutine_t *g)
 {
-    if (self != NULL)
+    if (g->trace_buf != NULL)
+        thread_exited(g->trace_buf);
+}
+
+/* The calling goroutine's (M:N) or thread's buffer, made and registered on
+ * first use; NULL if out of memory. */
+trace_buf_t *trace_self_buffer(void)
+{
+    goroutine_t *g = sched_enabled() ? sched_current() : NULL;
+    if (g != NULL && g->trace_buf != NULL)
+        return g->trace_buf;
+    if (g == NULL && self != NULL)
         return self;
     pthread_once(&key_once, make_exit_key);
     trace_buf_t *b = calloc(1, sizeof *b);
@@ -133,6 +155,11 @@ static trace_buf_t *self_buffer(void)
     *buffers_tail = b;
     buffers_tail = &b->next;
     pthread_mutex_unlock(&list_lock);
+    if (g != NULL) {
+        go_set_exit_hook(goroutine_exited);
+        g->trace_buf = b;
+        return b;
+    }
     if (exit_key_made)
         pthread_setspecific(exit_key, b);
     self = b;
@@ -147,12 +174,13 @@ void trace_begin_(trace_kind_t kind, const char *fmt, ...)
     vsnprintf(name, sizeof name, fmt, args);
     va_end(args);
 
-    trace_buf_t *b = self_buffer();
+    trace_buf_t *b = trace_self_buffer();
     if (b == NULL) {
         atomic_fetch_add(&dropped, 1);
         return;
     }
-    int64_t now = time_now();
+    goroutine_t *g = go_self_if_known();
+    int64_t      now = time_now();
     pthread_mutex_lock(&b->lock);
     /* A reset may have run since the caller looked: then this begin is one
      * of those made while tracing was off, and so is its end. */
@@ -162,6 +190,7 @@ void trace_begin_(trace_kind_t kind, const char *fmt, ...)
             span->start = now;
             span->kind = (int8_t)kind;
             memcpy(span->name, name, sizeof name);
+            b->open_waits[b->depth] = g != NULL ? g->waits : 0;
         } else {
             atomic_fetch_add(&dropped, 1);
         }
@@ -174,21 +203,42 @@ void trace_begin_(trace_kind_t kind, const char *fmt, ...)
     pthread_mutex_unlock(&b->lock);
 }
 
+/* The caller's buffer if it has one (never makes one). */
+static trace_buf_t *known_buffer(void)
+{
+    goroutine_t *g = sched_enabled() ? sched_current() : NULL;
+    return g != NULL ? g->trace_buf : self;
+}
+
 void trace_end_(void)
 {
-    trace_buf_t *b = self;
+    trace_buf_t *b = known_buffer();
     if (b == NULL)
         return;
     int64_t now = time_now();
     pthread_mutex_lock(&b->lock);
     if (b->depth > 0)
-        close_innermost(b, now);
+        close_innermost(b, now, go_self_if_known());
     pthread_mutex_unlock(&b->lock);
+}
+
+uint64_t trace_self_touch(void)
+{
+    trace_buf_t *b = trace_self_buffer();
+    if (b == NULL)
+        return 0;
+    pthread_mutex_lock(&b->lock);
+    b->touched = true;
+    if (b->name[0] == '\0')
+        default_name(b->name, sizeof b->name);
+    uint64_t order = b->order;
+    pthread_mutex_unlock(&b->lock);
+    return order;
 }
 
 void trace_thread_name_(const char *name)
 {
-    trace_buf_t *b = self_buffer();
+    trace_buf_t *b = trace_self_buffer();
     if (b == NULL || name == NULL)
         return;
     pthread_mutex_lock(&b->lock);
@@ -219,6 +269,10 @@ void trace_reset(void)
         free(b->spans);
         b->spans = NULL;
         b->count = b->cap = 0;
+        free(b->events);
+        b->events = NULL;
+        b->nevents = b->events_cap = 0;
+        b->touched = false;
         b->depth = 0;
         b->first = NOTHING_YET;
         b->name[0] = '\0';
@@ -234,6 +288,7 @@ void trace_reset(void)
     buffers_tail = link;
     epoch_set = false;
     atomic_store(&dropped, 0);
+    atomic_store(&events_dropped, 0);
     pthread_mutex_unlock(&list_lock);
 }
 
@@ -247,20 +302,22 @@ trace_stats_t trace_stats(void)
         stats.threads += b->first != NOTHING_YET;
         stats.spans += b->count;
         stats.open += (size_t)(b->depth < TRACE_MAX_DEPTH ? b->depth : TRACE_MAX_DEPTH);
-        stats.bytes += sizeof *b + b->cap * sizeof(span_t);
+        stats.events += b->nevents;
+        stats.bytes += sizeof *b + b->cap * sizeof(span_t) + b->events_cap * sizeof(trace_event_t);
         pthread_mutex_unlock(&b->lock);
     }
     stats.dropped = atomic_load(&dropped);
+    stats.events_dropped = atomic_load(&events_dropped);
     pthread_mutex_unlock(&list_lock);
     return stats;
 }
 
 /* ------------------------------------------------------------ the view */
 
-/* The buffers with something in them, in track order (see track_order).
- * Caller holds list_lock and frees *out. Returns the count (0 if none, or
- * no memory). */
-static size_t collect_tracks(track_t **out)
+/* The buffers with something in them (a span, or unless spans_only a
+ * part in a channel event), in track order (see track_order). Caller holds
+ * list_lock and frees *out. Returns the count (0 if none, or no memory). */
+static size_t collect_tracks(track_t **out, bool spans_only)
 {
     size_t n = 0, all = 0;
     for (trace_buf_t *b = buffers; b != NULL; b = b->next)
@@ -269,8 +326,9 @@ static size_t collect_tracks(track_t **out)
     for (trace_buf_t *b = buffers; tracks != NULL && b != NULL; b = b->next) {
         pthread_mutex_lock(&b->lock);
         track_t track = {b, b->order, b->first};
+        bool    touched = b->touched;
         pthread_mutex_unlock(&b->lock);
-        if (track.first == NOTHING_YET)
+        if (track.first == NOTHING_YET && (spans_only || !touched))
             continue;
         size_t i = n++; /* insertion sort: stable, and n is small */
         for (; i > 0 && tracks[i - 1].order > track.order; i--)
@@ -281,12 +339,12 @@ static size_t collect_tracks(track_t **out)
     return n;
 }
 
-void trace_view_open(trace_view_t *view)
+void trace_view_open(trace_view_t *view, bool spans_only)
 {
     pthread_mutex_lock(&list_lock);
     view->now = time_now();
     view->epoch = epoch;
-    view->count = collect_tracks(&view->tracks);
+    view->count = collect_tracks(&view->tracks, spans_only);
 }
 
 void trace_view_close(trace_view_t *view)
@@ -302,6 +360,16 @@ uint64_t trace_dropped(void)
     return atomic_load(&dropped);
 }
 
+uint64_t trace_events_dropped(void)
+{
+    return atomic_load(&events_dropped);
+}
+
+void trace_count_dropped_event(void)
+{
+    atomic_fetch_add(&events_dropped, 1);
+}
+
 const char *trace_track_name(const trace_buf_t *b, size_t track, char *fallback, size_t size)
 {
     if (b->name[0] != '\0')
@@ -310,7 +378,32 @@ const char *trace_track_name(const trace_buf_t *b, size_t track, char *fallback,
     return fallback;
 }
 
+int trace_write_path(const char *path, int (*write_to)(FILE *out))
+{
+    FILE *out = fopen(path, "w");
+    if (out == NULL)
+        return errno;
+    int err = write_to(out);
+    if (fclose(out) != 0 && err == 0)
+        err = errno;
+    return err;
+}
+
 /* ------------------------------------------------------------ the end of a program */
+
+int trace_write_file(const char *prog, trace_format_t format, const char *path)
+{
+    bool html = format == TRACE_FORMAT_HTML;
+    int  err = html ? trace_write_html(path) : trace_write_json(path);
+    if (err != 0)
+        fprintf(stderr, "%s: cannot write the %s to %s: %s\n", prog,
+                html ? "timeline page" : "trace", path, strerror(err));
+    else if (html)
+        printf("Timeline page written to %s (open it in any browser; it needs no network)\n", path);
+    else
+        printf("Trace written to %s (open it in https://ui.perfetto.dev)\n", path);
+    return err;
+}
 
 int trace_finish(const char *prog, const char *json_path, FILE *timeline)
 {
@@ -321,14 +414,8 @@ int trace_finish(const char *prog, const char *json_path, FILE *timeline)
         trace_print_timeline(timeline, 100);
         fflush(timeline);
     }
-    if (json_path != NULL) {
-        err = trace_write_json(json_path);
-        if (err != 0)
-            fprintf(stderr, "%s: cannot write the trace to %s: %s\n", prog, json_path,
-                    strerror(err));
-        else
-            printf("Trace written to %s (open it in https://ui.perfetto.dev)\n", json_path);
-    }
+    if (json_path != NULL)
+        err = trace_write_file(prog, TRACE_FORMAT_JSON, json_path);
     trace_reset();
     return err;
 }

@@ -1,7 +1,13 @@
 /*
  * trace_json.c - trace_write_json: the recorded spans as Chrome trace-event
  * JSON, the format Perfetto and chrome://tracing open. trace.h says what is
- * written; trace.c records the spans.
+ * written; trace.c records the spans, trace_flow.c the hand-offs.
+ *
+ * A hand-off is drawn the way the format draws arrows: a flow start ("s")
+ * on the sender's track at the send and a flow end ("f", "bp":"e") on the
+ * receiver's at the receive, sharing an id. A flow event attaches to the
+ * slice enclosing its time on its track, so each end gets a slice of its
+ * own there ("send #3", "recv #3", category "handoff", no duration).
  *
  * Invariants it relies on:
  *   - Everything is read through a view (trace_internal.h), which holds the
@@ -14,6 +20,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "common/os.h"
@@ -27,14 +34,14 @@ typedef struct {
     int64_t epoch; /* time zero: "ts" counts from here */
 } json_out_t;
 
-static void json_string(FILE *out, const char *s)
+void trace_json_string(FILE *out, const char *s, bool for_html)
 {
     fputc('"', out);
     for (; *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
             fprintf(out, "\\%c", c);
-        else if (c < 0x20)
+        else if (c < 0x20 || (for_html && (c == '<' || c == '>' || c == '&' || c == ':')))
             fprintf(out, "\\u%04x", c);
         else
             fputc(c, out);
@@ -42,8 +49,7 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-/* Nanoseconds as microseconds with three decimals, never negative. */
-static void json_us(FILE *out, int64_t ns)
+void trace_json_us(FILE *out, int64_t ns)
 {
     if (ns < 0)
         ns = 0;
@@ -59,19 +65,66 @@ static void json_head(const json_out_t *j)
             "\"traceEvents\":[\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,"
             "\"tid\":0,\"args\":{\"name\":",
             j->pid);
-    json_string(j->out, os_program_name());
+    trace_json_string(j->out, os_program_name(), false);
     fprintf(j->out, "}}");
+}
+
+/* One end of hand-off number id: its slice, then the flow event. */
+static void json_flow_end(const json_out_t *j, const trace_handoff_t *h, size_t id, bool start)
+{
+    size_t  tid = start ? h->from : h->to;
+    int64_t ts = (start ? h->t_send : h->t_recv) - j->epoch;
+    fprintf(j->out, ",\n{\"name\":\"%s #%llu\",\"cat\":\"handoff\",\"ph\":\"X\",\"ts\":",
+            start ? "send" : "recv", (unsigned long long)h->chan);
+    trace_json_us(j->out, ts);
+    fprintf(j->out, ",\"dur\":0,\"pid\":%d,\"tid\":%zu,\"args\":{\"chan\":%llu,\"bytes\":%u}}",
+            j->pid, tid, (unsigned long long)h->chan, (unsigned)h->elem_size);
+    fprintf(j->out,
+            ",\n{\"name\":\"chan #%llu\",\"cat\":\"handoff\",\"ph\":\"%s\",%s\"id\":%zu,"
+            "\"ts\":",
+            (unsigned long long)h->chan, start ? "s" : "f", start ? "" : "\"bp\":\"e\",", id);
+    trace_json_us(j->out, ts);
+    fprintf(j->out, ",\"pid\":%d,\"tid\":%zu}", j->pid, tid);
+}
+
+/* Every hand-off as a flow, every close and cancellation as an instant
+ * event on the track of whoever did it. */
+static void json_flows(const json_out_t *j, const trace_view_t *view)
+{
+    trace_handoff_t *h;
+    size_t           unpaired;
+    size_t           n = trace_view_handoffs(view, &h, &unpaired);
+    for (size_t i = 0; i < n; i++) {
+        json_flow_end(j, &h[i], i + 1, true);
+        json_flow_end(j, &h[i], i + 1, false);
+    }
+    free(h);
+    trace_mark_t *m;
+    n = trace_view_marks(view, &m);
+    for (size_t i = 0; i < n; i++) {
+        bool cancel = m[i].type == TRACE_EV_CANCEL;
+        fprintf(j->out,
+                ",\n{\"name\":\"%s #%llu%s\",\"cat\":\"%s\",\"ph\":\"i\",\"s\":\"t\",\"ts\":",
+                cancel ? "cancel, done" : "close", (unsigned long long)m[i].chan,
+                !cancel                    ? ""
+                : m[i].reason == ETIMEDOUT ? " (deadline)"
+                                           : " (canceled)",
+                cancel ? "cancel" : "close");
+        trace_json_us(j->out, m[i].time - j->epoch);
+        fprintf(j->out, ",\"pid\":%d,\"tid\":%zu}", j->pid, m[i].track);
+    }
+    free(m);
 }
 
 static void json_span(const json_out_t *j, const span_t *s, int64_t end, bool open, size_t tid)
 {
     fprintf(j->out, ",\n{\"name\":");
-    json_string(j->out, s->name);
+    trace_json_string(j->out, s->name, false);
     fprintf(j->out,
             ",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":", s->kind == TRACE_WAIT ? "wait" : "busy");
-    json_us(j->out, s->start - j->epoch);
+    trace_json_us(j->out, s->start - j->epoch);
     fprintf(j->out, ",\"dur\":");
-    json_us(j->out, end - s->start);
+    trace_json_us(j->out, end - s->start);
     fprintf(j->out, ",\"pid\":%d,\"tid\":%zu%s}", j->pid, tid,
             open ? ",\"args\":{\"open\":true}" : "");
 }
@@ -86,7 +139,7 @@ static void json_track(const json_out_t *j, const trace_buf_t *b, size_t tid, in
             ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%zu,"
             "\"args\":{\"name\":",
             j->pid, tid);
-    json_string(j->out, trace_track_name(b, tid, fallback, sizeof fallback));
+    trace_json_string(j->out, trace_track_name(b, tid, fallback, sizeof fallback), false);
     fprintf(j->out,
             "}},\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":%d,\"tid\":%zu,"
             "\"args\":{\"sort_index\":%zu}}",
@@ -100,7 +153,7 @@ static void json_track(const json_out_t *j, const trace_buf_t *b, size_t tid, in
 int trace_write_json_to(FILE *out)
 {
     trace_view_t view;
-    trace_view_open(&view);
+    trace_view_open(&view, false);
     json_out_t j = {.out = out, .pid = (int)getpid(), .epoch = view.epoch};
 
     errno = 0;
@@ -111,6 +164,7 @@ int trace_write_json_to(FILE *out)
         json_track(&j, b, i + 1, view.now);
         pthread_mutex_unlock(&b->lock);
     }
+    json_flows(&j, &view);
     fprintf(out, "\n]}\n");
     trace_view_close(&view);
     if (fflush(out) != 0 || ferror(out))
@@ -120,11 +174,5 @@ int trace_write_json_to(FILE *out)
 
 int trace_write_json(const char *path)
 {
-    FILE *out = fopen(path, "w");
-    if (out == NULL)
-        return errno;
-    int err = trace_write_json_to(out);
-    if (fclose(out) != 0 && err == 0)
-        err = errno;
-    return err;
+    return trace_write_path(path, trace_write_json_to);
 }

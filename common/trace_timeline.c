@@ -181,7 +181,7 @@ void trace_print_timeline(FILE *out, int width)
 {
     width = width == 0 ? 100 : width < 60 ? 60 : width > 200 ? 200 : width;
     trace_view_t view;
-    trace_view_open(&view);
+    trace_view_open(&view, true);
     row_t row = {0};
     int   name_width = measure(&view, &row);
     row.cols = width - name_width - 3; /* "name |" ... "|" */

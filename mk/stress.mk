@@ -48,11 +48,12 @@ STRESS_VALGRIND_ARGS_sema_storm   := --threads 16 --rounds 2000 --limit-s 300
 SOAK_SECONDS ?= 60
 
 # $(call run_stress,DIR,ARGS-PREFIX,ENV): runs every program of DIR with its
-# arguments and environment, printing how long each took; stops at the
-# first failure.
-stress_one = start=$$(date +%s%N); echo "+ $(3) $(1) $(2)"; \
-	$(3) $(1) $(2) || exit 1; \
-	echo "  ($$(( ($$(date +%s%N) - start) / 1000000 )) ms)";
+# arguments and environment, under each of $(RUNTIMES) (the Makefile's), and
+# prints how long each took; stops at the first failure.
+stress_one = for rt in $(RUNTIMES); do start=$$(date +%s%N); \
+	echo "+ GOC_RUNTIME=$$rt $(3) $(1) $(2)"; \
+	GOC_RUNTIME=$$rt $(3) $(1) $(2) || exit 1; \
+	echo "  ($$(( ($$(date +%s%N) - start) / 1000000 )) ms)"; done;
 run_stress = @$(foreach s,$(STRESS_NAMES),$(call stress_one,$(1)/stress/$(s),$($(2)_$(s)),$(3)))
 
 .PHONY: stress stress-ci stress-release-ci stress-tsan-ci stress-asan stress-valgrind soak

@@ -9,6 +9,8 @@
 #   aarch64  the aarch64 cross compiler and C library, and qemu-user to run
 #            what it builds (make check-aarch64)
 #   musl     musl-gcc (make check-musl)
+#   chromium headless Chromium (Debian's `chromium`), for make check-html and
+#            make pictures
 # `make check-portable` needs what `test` needs.
 #
 # When everything is there it prints nothing and exits 0, so targets can call
@@ -66,12 +68,16 @@ check_musl() {
     command -v musl-gcc >/dev/null || need musl-gcc musl-tools
 }
 
+check_chromium() {
+    command -v chromium >/dev/null || need "headless Chromium" chromium
+}
+
 [ $# -gt 0 ] || set -- test
 for what in "$@"; do
     case $what in
-    test | clang | aarch64 | musl) "check_$what" ;;
+    test | clang | aarch64 | musl | chromium) "check_$what" ;;
     *)
-        echo "usage: $0 [test] [clang] [aarch64] [musl]" >&2
+        echo "usage: $0 [test] [clang] [aarch64] [musl] [chromium]" >&2
         exit 2
         ;;
     esac

@@ -20,7 +20,9 @@
 #     which failed or crashed, and
 #   - no sanitizer or valgrind report was written (each run writes them into a
 #     fresh folder, build/logs/CONFIG/run.XXXXXX/, checked afterwards).
-# One line per binary, then "CONFIG: N passed, N failed". The folder is
+# One line per binary, then "CONFIG: N passed, N failed". With GOC_RUNTIME
+# set (mn or threads: see common/sched.h), it shows in every line as
+# CONFIG/RUNTIME, and the programs run under that runtime. The folder is
 # removed when everything passed and kept (its path printed) otherwise.
 set -uo pipefail
 
@@ -47,6 +49,7 @@ if [ $# -eq 0 ]; then
 fi
 
 repo=$(cd "$(dirname "$0")/.." && pwd) # for tests/lsan.supp
+label=$config${GOC_RUNTIME:+/$GOC_RUNTIME}
 
 # Several people (and make -j) may run tests at once: each run gets its own
 # folder, so no run deletes or reads another's reports.
@@ -206,10 +209,10 @@ test_one() {
     status=$?
     secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
     if [ $status -eq 0 ]; then
-        printf 'PASS %-18s %-34s %s (%s s)\n' "$config" "$name" "$summary" "$secs"
+        printf 'PASS %-18s %-34s %s (%s s)\n' "$label" "$name" "$summary" "$secs"
         return 0
     fi
-    printf 'FAIL %-18s %-34s %s (%s s)\n' "$config" "$name" "$summary" "$secs"
+    printf 'FAIL %-18s %-34s %s (%s s)\n' "$label" "$name" "$summary" "$secs"
     cat "$dir/evidence" 2>/dev/null
     if [ -f "$dir/output" ] && [ "$config" != valgrind-programs ]; then
         echo "  output of $bin, passing tests left out:"
@@ -264,7 +267,7 @@ fi
 if [ $failed -eq 0 ]; then
     rm -rf "$logroot"
 else
-    echo "$config: logs kept in $logroot"
+    echo "$label: logs kept in $logroot"
 fi
-echo "$config: $passed passed, $failed failed"
+echo "$label: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -27,9 +27,9 @@
  *     (a released child left in its parent's list would also make the final
  *     cancel touch freed memory, which ASan reports).
  */
-#include <sched.h>
 #include <stdatomic.h>
 
+#include "common/go.h"
 #include "common/context.h"
 #include "common/sync.h"
 #include "stress/stress.h"
@@ -101,7 +101,7 @@ static void builder(void *arg)
         while (parent == NULL) {
             p = (int64_t)stress_below(&rng, (uint64_t)i);
             while (!atomic_load(&t->nodes[p].built)) /* claimed, not filled yet */
-                sched_yield();
+                go_yield();
             parent = grab(t, p);
         }
         /* Mostly nodes that stay live for a while, so that cancels race with
@@ -192,7 +192,7 @@ static void canceler(void *arg)
         }
         ctx_t *c = grab(t, i);
         if (c == NULL) {
-            sched_yield();
+            go_yield();
             continue;
         }
         ctx_cancel(c);
@@ -221,7 +221,7 @@ static void watcher(void *arg)
     while (n > 0 || next < t->n) {
         while (n < WATCH_WINDOW && next < t->n) {
             while (!atomic_load(&t->nodes[next].built))
-                sched_yield();
+                go_yield();
             ctx_t *c = grab(t, next);
             if (c) {
                 held[n] = c;

@@ -21,9 +21,9 @@
  *   - misuse is refused with EINVAL; at the end the count is back to zero
  *     and nothing is left running or allocated.
  */
-#include <sched.h>
 #include <stdatomic.h>
 
+#include "common/go.h"
 #include "common/context.h"
 #include "common/sema.h"
 #include "common/sync.h"
@@ -61,7 +61,7 @@ static void hold(storm_t *st, int64_t n, uint64_t *rng)
     int64_t held = sema_held(st->sema);
     STRESS_CHECK(held >= 0 && held <= st->size, "sema_held says %" PRId64, held);
     if (stress_below(rng, 2))
-        sched_yield();
+        go_yield();
     atomic_fetch_sub(&st->in_use, n);
     STRESS_CHECK(sema_release(st->sema, n) == 0, "releasing %" PRId64 " held tokens failed", n);
     atomic_fetch_add(&st->granted, 1);

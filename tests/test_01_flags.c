@@ -1,5 +1,5 @@
 /*
- * test_01_flags.c - lesson 01's --trace, --timeline and --leak, end to end:
+ * test_01_flags.c - lesson 01's --trace, --html, --timeline and --leak, end to end:
  * the trace is valid JSON with one span per task on a worker's track, the
  * timeline has a row per goroutine within 100 columns, the leak demo is
  * caught and named, and a traced run is still clean. What every lesson's
@@ -34,6 +34,17 @@ Test(flags, trace_has_one_span_per_task_on_a_worker_track, .timeout = 60)
         cr_assert_neq(tc_tid_of(t, tracks[i]), -1, "no track for %s", tracks[i]);
     cr_assert_eq(tc_count(t, "M", "thread_name"), 6);
     support_traced_free(&tr);
+    support_end();
+}
+
+Test(flags, html_page_has_a_lane_per_goroutine_and_an_arrow_per_hand_off, .timeout = 60)
+{
+    support_begin();
+    const char *argv[] = {"--workers", "3", "--tasks", "8", "--work-ms", "5", NULL};
+    /* main, the producer, the dispatcher and three workers; each task crosses
+     * four hand-offs: producer -> dispatcher -> worker, the worker's offer of
+     * itself back to the dispatcher, and its result to main. */
+    support_check_page(PROG, argv, 6, 32);
     support_end();
 }
 

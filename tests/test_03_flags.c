@@ -1,5 +1,5 @@
 /*
- * test_03_flags.c - lesson 03's --trace, --timeline and --leak, end to end:
+ * test_03_flags.c - lesson 03's --trace, --html, --timeline and --leak, end to end:
  * the trace is valid JSON with one "hold" span per task, each on its own
  * task's track; the timeline has a row per goroutine within 100 columns;
  * the leak demo (tasks whose error path keeps the slot) is caught and names
@@ -47,6 +47,27 @@ Test(flags, trace_has_one_hold_span_per_task, .timeout = 60)
     check_trace(NULL); /* the weighted semaphore */
     check_trace("--channel");
     support_end();
+}
+
+/* kind_flag as for check_trace: the page of a run with that semaphore. */
+static void check_page(const char *kind_flag, size_t arrows)
+{
+    support_begin();
+    const char *argv[] = {"--tasks", "6", "--limit", "2", "--work-ms", "5", kind_flag, NULL};
+    support_check_page(PROG, argv, 7, arrows); /* main and six tasks */
+    support_end();
+}
+
+/* A weighted semaphore hands out no values: no arrow. */
+Test(flags, html_page_weighted_has_a_lane_per_task_and_no_arrow, .timeout = 60)
+{
+    check_page(NULL, 0);
+}
+
+/* The channel semaphore: one token through the channel per task. */
+Test(flags, html_page_channel_has_an_arrow_per_token, .timeout = 60)
+{
+    check_page("--channel", 6);
 }
 
 Test(flags, timeline_has_a_row_per_goroutine_within_100_columns, .timeout = 60)

@@ -7,6 +7,11 @@
  * As in test_common_chan.c, a test that needs a thread really blocked in a
  * send or receive waits for it in the kernel (support_wait_blocked: a
  * pthread_cond_wait sleeps in the futex system call), never for a while.
+ *
+ * The textbook channel blocks threads, so its users here are threads
+ * (support_start_thread): a goroutine blocked in pthread_cond_wait would
+ * hold its worker under the M:N runtime, and a crowd of them would leave
+ * none to run the goroutine that could wake them.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -21,7 +26,7 @@
 #include "tests/common_chan_helpers.h"
 #include "tests/support/support.h"
 
-/* One goroutine's send or receive on a textbook channel. */
+/* One thread's send or receive on a textbook channel. */
 typedef struct {
     tchan_t    *c;
     long        value;
@@ -55,7 +60,7 @@ static void start_blocked(void (*fn)(void *), tparty_t *p, tchan_t *c, long valu
     *p = (tparty_t){.c = c, .value = value, .rc = -1};
     waitgroup_init(&p->done);
     waitgroup_add(&p->done, 1);
-    cr_assert_eq(go(fn, p), 0);
+    cr_assert_eq(support_start_thread(fn, p), 0);
     support_wait_blocked(&p->tid);
 }
 
@@ -250,7 +255,7 @@ static void many_to_many(size_t cap)
     waitgroup_add(&wg, PRODUCERS + CONSUMERS);
     for (int i = 0; i < CONSUMERS; i++) {
         consumers[i] = (crowd_t){.c = c, .wg = &wg};
-        cr_assert_eq(go_named("consumer", crowd_consume, &consumers[i]), 0);
+        cr_assert_eq(support_start_thread(crowd_consume, &consumers[i]), 0);
     }
     for (int i = 0; i < PRODUCERS; i++) {
         producers[i] = (crowd_t){.c = c,
@@ -258,7 +263,7 @@ static void many_to_many(size_t cap)
                                  .count = per_producer,
                                  .producers_left = &left,
                                  .wg = &wg};
-        cr_assert_eq(go_named("producer", crowd_produce, &producers[i]), 0);
+        cr_assert_eq(support_start_thread(crowd_produce, &producers[i]), 0);
     }
     waitgroup_wait(&wg);
     long received = 0, sum = 0, total = PRODUCERS * per_producer;

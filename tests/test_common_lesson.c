@@ -163,6 +163,7 @@ Test(lesson, help_lists_every_option_beside_its_help, .timeout = 30)
             "      --name NAME   who is asking\n",
             "      --timeline    at exit, draw",
             "      --trace FILE  at exit, write",
+            "      --html FILE   at exit, write the timeline as a web page",
             "      --leak        leak on purpose\n",
             "  -h, --help        show this help and exit\n",
             "\nThe end.\n",
@@ -264,16 +265,25 @@ static int run_to_end(const char *const args[], int err, bool leak_memory, captu
 Test(lesson, end_writes_the_outputs_and_says_clean, .timeout = 30)
 {
     support_begin();
-    char path[64];
+    char path[64], page_path[64];
     support_temp_file(path, sizeof path);
+    support_temp_file(page_path, sizeof page_path);
     capture_t io;
-    int status = run_to_end((const char *[]){"--timeline", "--trace", path, NULL}, 0, false, &io);
+    int       status = run_to_end(
+              (const char *[]){"--timeline", "--trace", path, "--html", page_path, NULL}, 0, false, &io);
     cr_assert_eq(status, 0, "stderr:\n%s", io.text[1]);
     const char *timeline = strstr(io.text[0], "Timeline: ");
     const char *written = strstr(io.text[0], "Trace written to ");
+    const char *page_written = strstr(io.text[0], "Timeline page written to ");
     const char *clean = strstr(io.text[0], CLEAN_SHUTDOWN_LINE);
-    cr_assert(timeline && written && clean && timeline < written && written < clean,
-              "timeline, then the trace file, then the clean line:\n%s", io.text[0]);
+    cr_assert(timeline && written && page_written && clean && timeline < written &&
+                  written < page_written && page_written < clean,
+              "timeline, then the trace file, then the page, then the clean line:\n%s", io.text[0]);
+    char *page = tc_read_file(page_path);
+    cr_assert_not_null(page, "no page");
+    cr_assert_not_null(strstr(page, "\"a span\""), "the span recorded is in the page");
+    free(page);
+    unlink(page_path);
     cr_assert_str_eq(io.text[1], "");
     cr_assert_not(trace_enabled(), "tracing is reset at the end");
     char      *json = tc_read_file(path);

@@ -25,12 +25,18 @@
 #include "common/sync.h"
 #include "tests/support/support.h"
 
+/* The OS layer is about threads, so these tests start real ones
+ * (support_start_thread): under the M:N runtime go() starts a goroutine,
+ * which is no thread of its own, and one blocked in os_futex_wait would
+ * hold its worker. */
+
 #define MS (1000 * 1000LL)
 
 /* ------------------------------------------------ sleeping on a word */
 
-/* A goroutine that sleeps once on *word (expecting 0), then reports its
- * index on `returned`. */
+/* A thread that sleeps once on *word (expecting 0), then reports its index
+ * on `returned`, through a reference of its own: the test may release its
+ * own as soon as it has received, while this thread is still in chan_send. */
 typedef struct {
     atomic_int *word;
     int         index;
@@ -44,14 +50,15 @@ static void sleep_once(void *arg)
     atomic_store(&s->tid, (int)gettid());
     os_futex_wait(s->word, 0);
     chan_send(s->returned, &s->index);
+    chan_release(s->returned);
 }
 
 static void start_sleepers(sleeper_t *s, int n, atomic_int *words[], chan_t *returned)
 {
     for (int i = 0; i < n; i++) {
-        s[i] = (sleeper_t){.word = words[i], .index = i, .returned = returned};
+        s[i] = (sleeper_t){.word = words[i], .index = i, .returned = chan_retain(returned)};
         atomic_store(&s[i].tid, 0);
-        cr_assert_eq(go(sleep_once, &s[i]), 0);
+        cr_assert_eq(support_start_thread(sleep_once, &s[i]), 0);
     }
     for (int i = 0; i < n; i++)
         support_wait_blocked(&s[i].tid);
@@ -160,7 +167,7 @@ Test(os, no_wake_is_lost_in_a_long_handoff, .timeout = 60)
     handoff_t h = {.turn = 0};
     waitgroup_init(&h.done);
     waitgroup_add(&h.done, 1);
-    cr_assert_eq(go(player_one, &h), 0);
+    cr_assert_eq(support_start_thread(player_one, &h), 0);
     take_turns(&h, 0);
     waitgroup_wait(&h.done);
     waitgroup_destroy(&h.done);
@@ -196,7 +203,7 @@ Test(os, a_timed_wait_returns_true_when_woken, .timeout = 30)
     support_begin();
     atomic_int word = 0;
     int64_t    deadline = os_monotonic_ns() + 20000 * MS;
-    cr_assert_eq(go(wake_later, &word), 0);
+    cr_assert_eq(support_start_thread(wake_later, &word), 0);
     while (atomic_load(&word) == 0)
         cr_assert(os_futex_wait_until(&word, 0, deadline), "timed out, never woken");
     cr_assert_lt(os_monotonic_ns(), deadline);
@@ -269,7 +276,7 @@ Test(os, a_signal_does_not_cut_a_sleep_short, .timeout = 30)
     interrupter_t it = {.target = pthread_self()};
     waitgroup_init(&it.done);
     waitgroup_add(&it.done, 1);
-    cr_assert_eq(go(interrupt_often, &it), 0);
+    cr_assert_eq(support_start_thread(interrupt_often, &it), 0);
 
     int64_t deadline = os_monotonic_ns() + 100 * MS;
     os_sleep_until(deadline);
@@ -337,7 +344,7 @@ Test(os, threads_have_distinct_stable_ids_and_only_one_is_main, .timeout = 30)
         memset(&about[i], 0, sizeof about[i]);
         waitgroup_init(&about[i].done);
         waitgroup_add(&about[i].done, 1);
-        cr_assert_eq(go(describe_self, &about[i]), 0);
+        cr_assert_eq(support_start_thread(describe_self, &about[i]), 0);
     }
     uint64_t mine = os_thread_id();
     cr_assert_neq(mine, 0);

@@ -9,7 +9,6 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -29,7 +28,7 @@ static void wait_until_queued(sema_t *s)
     int64_t give_up = time_now() + 5 * TIME_SECOND;
     while (sema_try_acquire(s, 0)) {
         cr_assert_lt(time_now(), give_up, "the waiter never queued");
-        sched_yield();
+        go_yield();
     }
 }
 
@@ -239,7 +238,7 @@ static void churn(void *arg)
     struct churn *c = arg;
     while (!atomic_load(&c->stop)) {
         if (sema_acquire(c->s, NULL, 1) == 0) {
-            sched_yield();
+            go_yield();
             sema_release(c->s, 1);
         }
     }
@@ -382,7 +381,7 @@ static void stress_worker(void *arg)
             while (now > peak && !atomic_compare_exchange_weak(&st->peak, &peak, now))
                 ;
             if (rand_r(&seed) % 2)
-                sched_yield();
+                go_yield();
             atomic_fetch_sub(&st->in_use, n);
             if (sema_release(st->s, n) != 0)
                 atomic_fetch_add(&st->errors, 1);
@@ -437,8 +436,8 @@ static void unit_worker(void *arg)
          * yield rarely overlaps three holders). A semaphore that let fewer
          * than three in would hang here: the timeout fails the test. */
         while (atomic_load(&st->peak) < 3)
-            sched_yield();
-        sched_yield();
+            go_yield();
+        go_yield();
         atomic_fetch_sub(&st->in_use, 1);
         sema_release(st->s, 1);
     }

@@ -70,12 +70,8 @@ static void run_workers(int workers, int tasks_each)
 /* The JSON as text, from trace_write_json_to on a memory stream. */
 static char *json_text(void)
 {
-    char  *text = NULL;
-    size_t size = 0;
-    FILE  *out = open_memstream(&text, &size);
-    cr_assert_not_null(out);
-    cr_assert_eq(trace_write_json_to(out), 0);
-    fclose(out);
+    char *text = tc_capture(trace_write_json_to);
+    cr_assert_not_null(text, "trace_write_json_to failed");
     return text;
 }
 

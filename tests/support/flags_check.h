@@ -37,6 +37,18 @@ void support_run_traced(const char *name, const char *const argv[], traced_run_t
 /* Frees what support_run_traced filled in and removes the trace file. */
 void support_traced_free(traced_run_t *tr);
 
+/* Runs program `name` with argv and then "--trace FILE --html PAGE", and
+ * fails the test unless the run is clean, says "Trace written to" and
+ * "Timeline page written to" once each, the trace parses, the page is an
+ * HTML page naming no http: or https: URL, and its data has a lane per
+ * track of the trace and an arrow per flow, `lanes` lanes and `arrows`
+ * arrows (unless SUPPORT_ANY_ARROWS). Removes both files. */
+void support_check_page(const char *name, const char *const argv[], size_t lanes, size_t arrows);
+
+/* For support_check_page: a scenario whose hand-offs depend on timing; its
+ * arrows are checked against the trace only. */
+#define SUPPORT_ANY_ARROWS ((size_t)-1)
+
 /* Runs program `name` with argv and then "--timeline", and fails the test
  * unless the run is clean (support_assert_clean_run) and prints a timeline
  * ("Timeline: " and what follows) no wider than 100 columns with exactly
@@ -50,11 +62,11 @@ run_result_t support_run_timeline(const char *name, const char *const argv[], si
  * run_result_free. */
 run_result_t support_run_leaking(const char *name, const char *const argv[]);
 
-/* The checks every lesson's --trace flag must pass: without its FILE it is
- * a command-line error (exit 2, "<name>: ..." on stderr); with a FILE that
- * cannot be written the run fails (exit 1) and says so; --help lists
- * --timeline, --trace and --leak. quick_args make a short run of the
- * program. */
+/* The checks every lesson's --trace and --html flags must pass: without
+ * its FILE each is a command-line error (exit 2, "<name>: ..." on stderr);
+ * with a FILE that cannot be written the run fails (exit 1) and says so;
+ * --help lists --timeline, --trace, --html and --leak. quick_args make a
+ * short run of the program. */
 void support_check_trace_flag(const char *name, const char *const quick_args[]);
 
 #endif

@@ -265,3 +265,33 @@ void support_wait_quiet(size_t goroutines, int64_t live)
     cr_assert_eq(go_count(), goroutines, "goroutines of a failed start are still running");
     cr_assert_eq(alloc_live(), live, "a failed start leaked");
 }
+
+typedef struct {
+    void (*fn)(void *arg);
+    void *arg;
+} thread_start_t;
+
+static void *thread_main(void *p)
+{
+    thread_start_t start = *(thread_start_t *)p;
+    free(p);
+    start.fn(start.arg);
+    return NULL;
+}
+
+int support_start_thread(void (*fn)(void *arg), void *arg)
+{
+    thread_start_t *start = malloc(sizeof *start);
+    if (start == NULL)
+        return ENOMEM;
+    *start = (thread_start_t){fn, arg};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int       rc = pthread_create(&thread, &attr, thread_main, start);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        free(start);
+    return rc;
+}

@@ -40,6 +40,12 @@ void support_end(void);
  * select really blocked. */
 void support_wait_blocked(atomic_int *tid);
 
+/* Runs fn(arg) on a new detached POSIX thread: for tests of things that
+ * block threads, not goroutines (the OS layer, a mutex-and-condvar
+ * channel), where under the M:N runtime a goroutine would hold its
+ * worker. 0 or pthread_create's error (ENOMEM if out of memory). */
+int support_start_thread(void (*fn)(void *arg), void *arg);
+
 /* The result of running a program to completion. */
 typedef struct {
     int   exit_code; /* exit status, or 128 + signal number if killed */

@@ -248,6 +248,12 @@ static bool tc_event_member(tc_cursor_t *c, const char *key, void *ctx)
         return tc_string(c, e->cat, sizeof e->cat);
     if (strcmp(key, "args") == 0)
         return tc_object(c, 3, tc_args_member, e);
+    if (strcmp(key, "id") == 0) {
+        if (!tc_number(c, &number))
+            return false;
+        e->id = (long)number;
+        return true;
+    }
     if (strcmp(key, "tid") == 0 || strcmp(key, "pid") == 0 || strcmp(key, "ts") == 0 ||
         strcmp(key, "dur") == 0) {
         if (!tc_number(c, &number))
@@ -279,7 +285,7 @@ static bool tc_event_element(tc_cursor_t *c, int depth, void *ctx)
     }
     tc_event_t *e = &t->events[t->count++];
     memset(e, 0, sizeof *e);
-    e->tid = e->pid = -1;
+    e->tid = e->pid = e->id = -1;
     e->ts = e->dur = -1;
     return tc_object(c, depth, tc_event_member, e);
 }
@@ -454,4 +460,87 @@ char tc_row_end(const char *row)
     if (row == NULL)
         return '\0';
     return end ? end[-1] : row[strlen(row) - 1];
+}
+
+size_t tc_flows(const tc_trace_t *t, tc_flow_t **out)
+{
+    size_t starts = tc_count(t, "s", NULL), ends = tc_count(t, "f", NULL), n = 0;
+    *out = NULL;
+    if (starts != ends)
+        return (size_t)-1;
+    tc_flow_t *flows = calloc(starts ? starts : 1, sizeof *flows);
+    if (flows == NULL)
+        return (size_t)-1;
+    for (size_t i = 0; i < t->count; i++) {
+        const tc_event_t *s = &t->events[i];
+        if (strcmp(s->ph, "s") != 0)
+            continue;
+        const tc_event_t *f = NULL;
+        for (size_t k = 0; k < t->count; k++) {
+            const tc_event_t *e = &t->events[k];
+            if (e->id == s->id &&
+                (strcmp(e->ph, "f") == 0 || (k != i && strcmp(e->ph, "s") == 0))) {
+                if (f != NULL || strcmp(e->ph, "s") == 0) { /* two ends, or two starts */
+                    free(flows);
+                    return (size_t)-1;
+                }
+                f = e;
+            }
+        }
+        if (f == NULL) {
+            free(flows);
+            return (size_t)-1;
+        }
+        flows[n] = (tc_flow_t){.from = s->tid, .to = f->tid, .ts_send = s->ts, .ts_recv = f->ts};
+        snprintf(flows[n].name, sizeof flows[n].name, "%s", s->name);
+        n++;
+    }
+    *out = flows;
+    return n;
+}
+
+const tc_event_t *tc_span_at(const tc_trace_t *t, long tid, double ts)
+{
+    const tc_event_t *best = NULL;
+    for (size_t i = 0; i < t->count; i++) {
+        const tc_event_t *e = &t->events[i];
+        if (e->tid != tid || strcmp(e->ph, "X") != 0 ||
+            (strcmp(e->cat, "busy") != 0 && strcmp(e->cat, "wait") != 0))
+            continue;
+        /* The file has nanoseconds, as microseconds with three decimals: a
+         * thousandth of slack absorbs the rounding of ts + dur. */
+        if (e->ts - 0.001 <= ts && ts <= e->ts + e->dur + 0.001 &&
+            (best == NULL || e->dur < best->dur))
+            best = e;
+    }
+    return best;
+}
+
+size_t tc_count_on(const tc_trace_t *t, const char *track, const char *ph, const char *name,
+                   bool prefix)
+{
+    long   tid = tc_tid_of(t, track);
+    size_t n = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        const tc_event_t *e = &t->events[i];
+        n += e->tid == tid && strcmp(e->ph, ph) == 0 &&
+             (prefix ? strncmp(e->name, name, strlen(name)) == 0 : strcmp(e->name, name) == 0);
+    }
+    return n;
+}
+
+char *tc_capture(int (*write_to)(FILE *out))
+{
+    char  *text = NULL;
+    size_t size = 0;
+    FILE  *out = open_memstream(&text, &size);
+    if (out == NULL)
+        return NULL;
+    int err = write_to(out);
+    fclose(out);
+    if (err != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* One trace event. Strings longer than their field are cut to fit. */
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct {
     double ts, dur;      /* microseconds; -1 if missing */
     char   arg_name[64]; /* args.name (metadata events) */
     bool   open;         /* args.open */
+    long   id;           /* flow events: the flow's id; -1 if missing */
 } tc_event_t;
 
 /* A parsed trace file: its events in file order. */
@@ -63,9 +65,37 @@ long tc_tid_of(const tc_trace_t *t, const char *track);
  * string belongs to *t. */
 const char *tc_track_of(const tc_trace_t *t, long tid);
 
+/* Returns how many events on the track named `track` have this ph and a
+ * name equal to `name`, or, if prefix, starting with it. */
+size_t tc_count_on(const tc_trace_t *t, const char *track, const char *ph, const char *name,
+                   bool prefix);
+
 /* Returns the first event with this ph and name, or NULL. It belongs to
  * *t. */
 const tc_event_t *tc_find(const tc_trace_t *t, const char *ph, const char *name);
+
+/* A hand-off as the trace draws it: a flow start ("s") and the flow end
+ * ("f") with the same id. */
+typedef struct {
+    long   from, to;         /* tids of the sender's and the receiver's tracks */
+    double ts_send, ts_recv; /* microseconds */
+    char   name[64];         /* the flow's name: "chan #3" */
+} tc_flow_t;
+
+/* Pairs every flow start with the flow end of the same id, in the order
+ * the starts appear in the file. Returns the number of pairs; *out is
+ * malloc'd (free it). A start without an end, an end without a start, or
+ * a repeated id makes it return (size_t)-1. */
+size_t tc_flows(const tc_trace_t *t, tc_flow_t **out);
+
+/* The innermost span ("X" event of category "busy" or "wait") on track tid
+ * that encloses time ts (start <= ts <= start + dur), or NULL. */
+const tc_event_t *tc_span_at(const tc_trace_t *t, long tid, double ts);
+
+/* Captures what write_to writes to a stream. Returns the text in a
+ * malloc'd buffer the caller frees, or NULL if write_to did not return 0
+ * or no stream could be made. */
+char *tc_capture(int (*write_to)(FILE *out));
 
 /* Reads a whole file. Returns its text NUL-terminated in a malloc'd buffer
  * the caller frees, or NULL if it cannot be read. */

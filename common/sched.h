@@ -1,0 +1,89 @@
+/*
+ * sched.h - the M:N scheduler: goroutines as coroutines on a few worker
+ * threads (internal; go.c and park.c are its callers).
+ *
+ * The names are Go's (runtime/proc.go):
+ *   G  a goroutine: a coroutine with its own stack (goroutine_t);
+ *   M  a worker thread ("machine"); it runs Gs, one at a time;
+ *   P  a processor: the right to run Gs, and a local run queue. There are
+ *      GOC_MAXPROCS of them (default: the CPUs), so at most that many Gs
+ *      run at once; an M needs a P to run a G.
+ * A G that blocks (a channel, a timer, a WaitGroup) is switched out and its
+ * M picks the next runnable G: no thread sleeps for a goroutine. A G that
+ * must block in the kernel says so (sched_blocking_begin): its M hands its
+ * P to another M for the duration.
+ *
+ * Threads the scheduler did not start (main, a test runner, a library's
+ * thread) are not Gs: they block as OS threads, and hand-offs between them
+ * and goroutines work as before (park.c decides which kind of wait).
+ */
+#ifndef COMMON_SCHED_H
+#define COMMON_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/park.h"
+
+struct goroutine;
+
+/* True if this process runs the M:N runtime: the default, unless
+ * GOC_RUNTIME=threads at the first call (read once) selects one POSIX
+ * thread per goroutine. */
+bool sched_enabled(void);
+
+/* Makes g (fn, arg, name and registry entry already set by go.c) a runnable
+ * goroutine: gives it a stack and a context that will run body(g), and
+ * queues it. On success the scheduler owns g: after body returns it frees
+ * the stack and goc_free()s g. Returns 0, ENOMEM (no stack) or EAGAIN (no
+ * worker thread could be started); on failure g is untouched and the caller
+ * still owns it. */
+int sched_spawn(struct goroutine *g, void (*body)(struct goroutine *g));
+
+/* The goroutine running on the calling thread, or NULL on a thread the
+ * scheduler did not start. */
+struct goroutine *sched_current(void);
+
+/* Parks the calling goroutine on p until p's token is given
+ * (parker_unpark), then returns with the token still to be taken. Returns
+ * false at once, doing nothing, if the caller is not a goroutine that may
+ * park (a plain thread, or a goroutine inside sched_blocking_begin): it
+ * must then wait as a thread. Called by park.c only. */
+bool sched_park(parker_t *p);
+
+/* Makes a parked goroutine runnable (park.c, when it unparks one). */
+void sched_ready(struct goroutine *g);
+
+/* runtime.Gosched: the calling goroutine goes to the back of the global
+ * queue and its worker runs others. No-op on a thread. */
+void sched_gosched(void);
+
+/* entersyscall/exitsyscall: around a call that may block in the kernel.
+ * begin hands the worker's P to another thread; end takes a P back (or, if
+ * none is free, queues the goroutine and lets its thread go idle). Nested
+ * pairs count; no-ops on a thread. */
+void sched_blocking_begin(void);
+void sched_blocking_end(void);
+
+/* True while the calling goroutine is inside sched_blocking_begin/end. */
+bool sched_in_blocking_call(void);
+
+/* Worker threads started so far (the core's own threads, which leak checks
+ * and the deadlock watchdog leave out of the process's thread count). */
+int sched_threads(void);
+
+/* Number of Ps (GOC_MAXPROCS, or the CPU count). */
+int sched_procs(void);
+
+/* True if no goroutine is runnable or running (all parked, blocked as
+ * threads, or none at all), and none is inside a blocking call: what the
+ * deadlock watchdog asks, with its own double check around it. */
+bool sched_all_parked(void);
+
+/* Fault injection for tests: after n more worker threads start, starting
+ * one fails as if pthread_create had (EAGAIN from go() when no worker can
+ * run it), until sched_thread_fail_reset(). */
+void sched_thread_fail_after(int n);
+void sched_thread_fail_reset(void);
+
+#endif

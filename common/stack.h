@@ -1,0 +1,55 @@
+/*
+ * stack.h - goroutine stacks: mmap'd, with a guard page, reused from a
+ * cache (internal; used by the M:N scheduler).
+ *
+ * A stack is GOC_STACK_KB KiB (default 64) of anonymous memory with one
+ * inaccessible page below it: a goroutine that runs off the end of its
+ * stack touches the guard page and faults, instead of silently writing over
+ * whatever lies below. The memory is reserved, not used: the kernel gives a
+ * page only when it is first touched, so a parked goroutine that used 4 KiB
+ * of its 64 KiB costs about 4 KiB.
+ *
+ * The guard costs no kernel mapping of its own where the system can guard
+ * a page inside a mapping (Linux 6.13 and later: os_guard_pages); elsewhere
+ * each stack and its guard are two mappings, and Linux allows 65,530 per
+ * process by default (vm.max_map_count): about 32,000 live goroutines.
+ */
+#ifndef COMMON_STACK_H
+#define COMMON_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct gstack {
+    void          *map;      /* start of the mapping: the guard page */
+    size_t         map_size; /* guard + usable */
+    void          *lo;       /* lowest usable address */
+    size_t         size;     /* usable bytes */
+    unsigned       valgrind_id;
+    struct gstack *next; /* in the cache */
+} gstack_t;
+
+/* Usable bytes of every goroutine stack: GOC_STACK_KB (read once; 16 to
+ * 1048576, otherwise the default 64) in KiB, rounded up to whole pages. */
+size_t gstack_size(void);
+
+/* Gives *s a stack (from the cache, or a new mapping). Returns 0, or ENOMEM
+ * if the memory could not be mapped (nothing is then held). */
+int gstack_alloc(gstack_t *s);
+
+/* Returns s's memory to the cache, or to the kernel if the cache is full. */
+void gstack_free(gstack_t *s);
+
+/* True if addr lies in s's guard page (a fault there is an overflow). */
+bool gstack_in_guard(const gstack_t *s, const void *addr);
+
+/* Fault injection for tests: after n more stacks are handed out, every
+ * gstack_alloc fails with ENOMEM (as a failed mmap would) until
+ * gstack_fail_reset(). */
+void gstack_fail_after(long n);
+void gstack_fail_reset(void);
+
+/* Unmaps every cached stack (at exit, so leak checkers stay quiet). */
+void gstack_trim(void);
+
+#endif
