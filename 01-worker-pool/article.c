@@ -96,7 +96,7 @@ int article_pool(int64_t workers, int64_t tasks, int64_t queue, int64_t work_ms,
         patience = -1;
         printf("--article-bug: the article's pool, where each worker offers its channel only\n"
                "once, and a main that waits for its results for ever: expect the runtime's\n"
-               "deadlock report once every thread is stuck.\n");
+               "deadlock report once every goroutine is stuck.\n");
     } else
         printf("--leak: the article's pool, where each worker offers its channel only once.\n"
                "Expect %" PRId64 " tasks to run, then nothing: main gives up after %lld ms\n"

@@ -81,30 +81,38 @@ void goc_coro_trampoline(void);
 #if defined(__x86_64__)
 /* Frame: [mxcsr, x87 cw][r15][r14][r13][r12][rbx][rbp][return address] */
 enum { FRAME_WORDS = 8, SLOT_R13 = 3, SLOT_R12 = 4, SLOT_RET = 7 };
-__asm__(".text\n" CORO_FUNC(goc_coro_raw_switch) "    pushq %rbp\n"
-                                                 "    pushq %rbx\n"
-                                                 "    pushq %r12\n"
-                                                 "    pushq %r13\n"
-                                                 "    pushq %r14\n"
-                                                 "    pushq %r15\n"
-                                                 "    subq $8, %rsp\n"
-                                                 "    stmxcsr (%rsp)\n"
-                                                 "    fnstcw 4(%rsp)\n"
-                                                 "    movq %rsp, (%rdi)\n"
-                                                 "    movq %rsi, %rsp\n"
-                                                 "    ldmxcsr (%rsp)\n"
-                                                 "    fldcw 4(%rsp)\n"
-                                                 "    addq $8, %rsp\n"
-                                                 "    popq %r15\n"
-                                                 "    popq %r14\n"
-                                                 "    popq %r13\n"
-                                                 "    popq %r12\n"
-                                                 "    popq %rbx\n"
-                                                 "    popq %rbp\n"
-                                                 "    ret\n" CORO_END(goc_coro_raw_switch)
-            CORO_FUNC(goc_coro_trampoline) "    movq %r12, %rdi\n"
-                                           "    callq *%r13\n"
-                                           "    ud2\n" CORO_END(goc_coro_trampoline));
+/* One instruction a line: clang-format would pack them. */
+/* clang-format off */
+__asm__(".text\n"
+    CORO_FUNC(goc_coro_raw_switch)
+    "    pushq %rbp\n"
+    "    pushq %rbx\n"
+    "    pushq %r12\n"
+    "    pushq %r13\n"
+    "    pushq %r14\n"
+    "    pushq %r15\n"
+    "    subq $8, %rsp\n"
+    "    stmxcsr (%rsp)\n"
+    "    fnstcw 4(%rsp)\n"
+    "    movq %rsp, (%rdi)\n"   /* from->sp = our stack pointer */
+    "    movq %rsi, %rsp\n"     /* on to's stack from here */
+    "    ldmxcsr (%rsp)\n"
+    "    fldcw 4(%rsp)\n"
+    "    addq $8, %rsp\n"
+    "    popq %r15\n"
+    "    popq %r14\n"
+    "    popq %r13\n"
+    "    popq %r12\n"
+    "    popq %rbx\n"
+    "    popq %rbp\n"
+    "    ret\n"                 /* to wherever `to` called the switch */
+    CORO_END(goc_coro_raw_switch)
+    CORO_FUNC(goc_coro_trampoline)
+    "    movq %r12, %rdi\n"     /* arg */
+    "    callq *%r13\n"         /* entry(arg), which never returns */
+    "    ud2\n"
+    CORO_END(goc_coro_trampoline));
+/* clang-format on */
 
 /* Builds the first frame so that the switch "returns" into the trampoline
  * with a 16-byte aligned stack pointer, as the ABI wants before its call.
@@ -124,35 +132,42 @@ static void *first_frame(void *top, void (*entry)(void *), void *arg)
 #elif defined(__aarch64__)
 /* Frame (20 words): x19..x28, x29 (frame pointer), x30 (link), d8..d15. */
 enum { FRAME_WORDS = 20, SLOT_X19 = 0, SLOT_X20 = 1, SLOT_X30 = 11 };
-__asm__(".text\n" CORO_FUNC(goc_coro_raw_switch) "    sub sp, sp, #160\n"
-                                                 "    stp x19, x20, [sp, #0]\n"
-                                                 "    stp x21, x22, [sp, #16]\n"
-                                                 "    stp x23, x24, [sp, #32]\n"
-                                                 "    stp x25, x26, [sp, #48]\n"
-                                                 "    stp x27, x28, [sp, #64]\n"
-                                                 "    stp x29, x30, [sp, #80]\n"
-                                                 "    stp d8, d9, [sp, #96]\n"
-                                                 "    stp d10, d11, [sp, #112]\n"
-                                                 "    stp d12, d13, [sp, #128]\n"
-                                                 "    stp d14, d15, [sp, #144]\n"
-                                                 "    mov x2, sp\n"
-                                                 "    str x2, [x0]\n"
-                                                 "    mov sp, x1\n"
-                                                 "    ldp x19, x20, [sp, #0]\n"
-                                                 "    ldp x21, x22, [sp, #16]\n"
-                                                 "    ldp x23, x24, [sp, #32]\n"
-                                                 "    ldp x25, x26, [sp, #48]\n"
-                                                 "    ldp x27, x28, [sp, #64]\n"
-                                                 "    ldp x29, x30, [sp, #80]\n"
-                                                 "    ldp d8, d9, [sp, #96]\n"
-                                                 "    ldp d10, d11, [sp, #112]\n"
-                                                 "    ldp d12, d13, [sp, #128]\n"
-                                                 "    ldp d14, d15, [sp, #144]\n"
-                                                 "    add sp, sp, #160\n"
-                                                 "    ret\n" CORO_END(goc_coro_raw_switch)
-            CORO_FUNC(goc_coro_trampoline) "    mov x0, x20\n"
-                                           "    blr x19\n"
-                                           "    brk #0\n" CORO_END(goc_coro_trampoline));
+/* clang-format off */
+__asm__(".text\n"
+    CORO_FUNC(goc_coro_raw_switch)
+    "    sub sp, sp, #160\n"
+    "    stp x19, x20, [sp, #0]\n"
+    "    stp x21, x22, [sp, #16]\n"
+    "    stp x23, x24, [sp, #32]\n"
+    "    stp x25, x26, [sp, #48]\n"
+    "    stp x27, x28, [sp, #64]\n"
+    "    stp x29, x30, [sp, #80]\n"
+    "    stp d8, d9, [sp, #96]\n"
+    "    stp d10, d11, [sp, #112]\n"
+    "    stp d12, d13, [sp, #128]\n"
+    "    stp d14, d15, [sp, #144]\n"
+    "    mov x2, sp\n"
+    "    str x2, [x0]\n"           /* from->sp = our stack pointer */
+    "    mov sp, x1\n"             /* on to's stack from here */
+    "    ldp x19, x20, [sp, #0]\n"
+    "    ldp x21, x22, [sp, #16]\n"
+    "    ldp x23, x24, [sp, #32]\n"
+    "    ldp x25, x26, [sp, #48]\n"
+    "    ldp x27, x28, [sp, #64]\n"
+    "    ldp x29, x30, [sp, #80]\n"
+    "    ldp d8, d9, [sp, #96]\n"
+    "    ldp d10, d11, [sp, #112]\n"
+    "    ldp d12, d13, [sp, #128]\n"
+    "    ldp d14, d15, [sp, #144]\n"
+    "    add sp, sp, #160\n"
+    "    ret\n"                    /* to x30: wherever `to` called the switch */
+    CORO_END(goc_coro_raw_switch)
+    CORO_FUNC(goc_coro_trampoline)
+    "    mov x0, x20\n"            /* arg */
+    "    blr x19\n"                /* entry(arg), which never returns */
+    "    brk #0\n"
+    CORO_END(goc_coro_trampoline));
+/* clang-format on */
 
 static void *first_frame(void *top, void (*entry)(void *), void *arg)
 {
@@ -201,8 +216,8 @@ int coro_init(coro_t *c, void *stack_lo, size_t size, void (*entry)(void *arg), 
     c->uc.uc_stack.ss_size = size;
     c->uc.uc_link = NULL;
     uintptr_t a = (uintptr_t)arg, e = (uintptr_t)entry;
-    makecontext(&c->uc, (void (*)(void))ucontext_entry, 4, (unsigned)(a >> 16 >> 16),
-                (unsigned)a, (unsigned)(e >> 16 >> 16), (unsigned)e);
+    makecontext(&c->uc, (void (*)(void))ucontext_entry, 4, (unsigned)(a >> 16 >> 16), (unsigned)a,
+                (unsigned)(e >> 16 >> 16), (unsigned)e);
 #else
     c->sp = first_frame((char *)stack_lo + size, entry, arg);
 #endif
@@ -251,7 +266,7 @@ static void switch_to(coro_t *from, coro_t *to, bool final)
     __sanitizer_start_switch_fiber(final ? NULL : &from->asan_fake_stack, to->stack_lo,
                                    to->stack_size);
 #else
-    (void)final;
+    (void) final;
 #endif
 #ifdef CORO_TSAN
     __tsan_switch_to_fiber(to->tsan_fiber, 0);

@@ -19,12 +19,18 @@
  */
 #if defined(__linux__) && !defined(GOC_OS_PORTABLE)
 #define OS_LINUX 1
+#ifndef _GNU_SOURCE /* a -D on the command line wins */
 #define _GNU_SOURCE /* gettid, pthread_setname_np, program_invocation_short_name */
+#endif
 #elif defined(__APPLE__) && !defined(GOC_OS_PORTABLE)
 #define OS_APPLE 1
+#ifndef _DARWIN_C_SOURCE /* a -D on the command line wins */
 #define _DARWIN_C_SOURCE /* pthread_threadid_np, getprogname, the _np waits */
+#endif
 #else
+#ifndef _XOPEN_SOURCE     /* a -D on the command line wins */
 #define _XOPEN_SOURCE 700 /* POSIX 2008 with XSI: SA_RESTART */
+#endif
 #endif
 
 #include "common/os.h"
@@ -454,8 +460,8 @@ void os_futex_wake(atomic_int *word, int count)
 static bool guard_regions_work(void)
 {
     long  page = sysconf(_SC_PAGESIZE);
-    char *probe = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+    char *probe =
+        mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (probe == MAP_FAILED)
         return false;
     bool works = false;

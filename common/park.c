@@ -26,7 +26,6 @@
 #include "common/os.h"
 #include "common/sched.h"
 
-
 /* Tuned with `make bench` (unbuf_pingpong, pool16): long enough to catch a
  * partner running on the other core, short enough not to steal its time
  * slice when threads outnumber cores. */

@@ -31,7 +31,9 @@
  * finishes what the G could not do on its own stack (commit a park, free
  * its stack at exit).
  */
+#ifndef _DEFAULT_SOURCE /* a -D on the command line wins */
 #define _DEFAULT_SOURCE /* glibc and musl: sigaltstack, MAP_ANONYMOUS */
+#endif
 
 #include "common/sched.h"
 
@@ -58,10 +60,10 @@
 #endif
 
 enum {
-    RUNQ_SIZE = 256,     /* a P's local ring, as in Go */
-    GLOBAL_EVERY = 61,   /* look at the global queue first every 61 schedules (Go's number) */
-    STEAL_ROUNDS = 4,    /* passes over the other Ps before giving up */
-    MAX_PROCS = 256,     /* GOC_MAXPROCS is clamped to this */
+    RUNQ_SIZE = 256,   /* a P's local ring, as in Go */
+    GLOBAL_EVERY = 61, /* look at the global queue first every 61 schedules (Go's number) */
+    STEAL_ROUNDS = 4,  /* passes over the other Ps before giving up */
+    MAX_PROCS = 256,   /* GOC_MAXPROCS is clamped to this */
     ALTSTACK_SIZE = 65536,
 };
 
@@ -69,43 +71,45 @@ enum {
 typedef enum { AFTER_NOTHING, AFTER_PARK, AFTER_YIELD, AFTER_EXIT, AFTER_LOSE_P } after_t;
 
 typedef struct p {
-    int                         id;
-    _Atomic uint32_t            runq_head; /* taken by the owner and by thieves (CAS) */
-    _Atomic uint32_t            runq_tail; /* written by the owner only */
-    _Atomic(goroutine_t *)      runq[RUNQ_SIZE];
-    _Atomic(goroutine_t *)      runnext;
-    struct p                   *idle_next; /* on the idle list (sched.lock) */
-    uint32_t                    schedtick; /* owner only */
+    int                    id;
+    _Atomic uint32_t       runq_head; /* taken by the owner and by thieves (CAS) */
+    _Atomic uint32_t       runq_tail; /* written by the owner only */
+    _Atomic(goroutine_t *) runq[RUNQ_SIZE];
+    _Atomic(goroutine_t *) runnext;
+    struct p              *idle_next; /* on the idle list (sched.lock) */
+    uint32_t               schedtick; /* owner only */
 } p_t;
 
 typedef struct m {
-    coro_t       g0;        /* the thread's own stack: the scheduling loop */
-    goroutine_t *curg;      /* the G it runs, NULL in the loop */
-    p_t         *p;         /* the P it holds, or NULL */
-    bool         spinning;  /* counted in nspinning */
-    after_t      after;     /* set by curg just before it switches to g0 */
+    coro_t       g0;       /* the thread's own stack: the scheduling loop */
+    goroutine_t *curg;     /* the G it runs, NULL in the loop */
+    p_t         *p;        /* the P it holds, or NULL */
+    bool         spinning; /* counted in nspinning */
+    after_t      after;    /* set by curg just before it switches to g0 */
     parker_t    *after_parker;
     p_t         *handed_p;  /* a P given to it while it slept (under sched.lock) */
     atomic_int   wake;      /* 0 asleep, 1 woken: its futex word */
     struct m    *idle_next; /* on the idle M list (sched.lock) */
     uint32_t     rand;      /* for the order of stealing */
+    int          id;        /* 0, 1, ... in the order the workers started */
 } m_t;
 
 static struct {
-    pthread_once_t once;
-    int            nprocs;
-    p_t           *ps;
-    lock_t         lock;     /* the global queue, the idle lists */
-    goroutine_t   *gq_head, *gq_tail;
-    atomic_size_t  gq_len;   /* read without the lock as a hint */
-    p_t           *idle_ps;
-    m_t           *idle_ms;
-    atomic_int     npidle;
-    atomic_int     nspinning;
-    atomic_int     nthreads;   /* Ms started */
-    atomic_int     nblocking;  /* Gs inside sched_blocking_begin/end */
-    atomic_int     thread_fail_countdown; /* -1: never fail */
-    atomic_int     barrier;   /* see full_barrier */
+    pthread_once_t   once;
+    int              nprocs;
+    p_t             *ps;
+    lock_t           lock; /* the global queue, the idle lists */
+    goroutine_t     *gq_head, *gq_tail;
+    atomic_size_t    gq_len; /* read without the lock as a hint */
+    p_t             *idle_ps;
+    m_t             *idle_ms;
+    atomic_int       npidle;
+    atomic_int       nspinning;
+    atomic_int       nthreads;              /* Ms started */
+    atomic_int       nblocking;             /* Gs inside sched_blocking_begin/end */
+    atomic_int       thread_fail_countdown; /* -1: never fail */
+    atomic_int       barrier;               /* see full_barrier */
+    atomic_int       next_worker_id;
     struct sigaction previous_segv, previous_bus;
 } sched = {.once = PTHREAD_ONCE_INIT, .thread_fail_countdown = -1};
 
@@ -270,9 +274,9 @@ static uint32_t runq_grab(p_t *victim, goroutine_t **batch, bool take_next)
             if (!take_next)
                 return 0;
             goroutine_t *next = atomic_load_explicit(&victim->runnext, memory_order_acquire);
-            if (next == NULL || !atomic_compare_exchange_strong_explicit(
-                                    &victim->runnext, &next, NULL, memory_order_acq_rel,
-                                    memory_order_relaxed))
+            if (next == NULL || !atomic_compare_exchange_strong_explicit(&victim->runnext, &next,
+                                                                         NULL, memory_order_acq_rel,
+                                                                         memory_order_relaxed))
                 return 0;
             batch[0] = next;
             return 1;
@@ -412,11 +416,12 @@ static int m_start(p_t *p, bool spinning)
     m->handed_p = p;
     m->spinning = spinning;
     m->rand = (uint32_t)(p->id * 2654435761u + 1);
+    m->id = atomic_fetch_add(&sched.next_worker_id, 1);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t thread;
-    int rc = injected_thread_failure() ? EAGAIN : pthread_create(&thread, &attr, m_main, m);
+    int       rc = injected_thread_failure() ? EAGAIN : pthread_create(&thread, &attr, m_main, m);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         free(m);
@@ -656,7 +661,7 @@ __attribute__((noinline)) static void set_errno(int value)
  * runs again, maybe on another M. errno is g's own across the switch. */
 static void switch_to_loop(goroutine_t *g, after_t after, parker_t *p)
 {
-    int saved_errno = errno;
+    int  saved_errno = errno;
     m_t *m = current_m();
     m->after = after;
     m->after_parker = p;
@@ -685,6 +690,12 @@ goroutine_t *sched_current(void)
 {
     m_t *m = current_m();
     return m != NULL ? m->curg : NULL;
+}
+
+int sched_worker_id(void)
+{
+    m_t *m = current_m();
+    return m != NULL && m->curg != NULL ? m->id : -1;
 }
 
 bool sched_in_blocking_call(void)
@@ -832,8 +843,8 @@ static void install_fault_handler(void)
  * left. One per M, for the life of the thread (and the process). */
 static void give_thread_altstack(void)
 {
-    void *mem = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                     0);
+    void *mem =
+        mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
         return; /* an overflow is then a plain crash: nothing else breaks */
     stack_t ss;

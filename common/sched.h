@@ -65,6 +65,13 @@ void sched_gosched(void);
 void sched_blocking_begin(void);
 void sched_blocking_end(void);
 
+/* The number of the worker thread running the calling goroutine (0, 1, ...
+ * in the order the workers started), or -1 on a thread the scheduler did
+ * not start. A goroutine keeps its worker between two waits (nothing is
+ * preempted); after a wait it may resume on another. The trace records it
+ * to draw which worker ran what. */
+int sched_worker_id(void);
+
 /* True while the calling goroutine is inside sched_blocking_begin/end. */
 bool sched_in_blocking_call(void);
 

@@ -6,7 +6,9 @@
  * never more than CACHE_MAX of them. A stack in use belongs to its
  * goroutine alone.
  */
+#ifndef _DEFAULT_SOURCE /* a -D on the command line wins */
 #define _DEFAULT_SOURCE /* glibc and musl: MAP_ANONYMOUS */
+#endif
 
 #include "common/stack.h"
 

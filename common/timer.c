@@ -17,7 +17,9 @@
  *     static storage, so an idle process holds no timer allocation at all
  *     (tests compare live allocations with a baseline).
  */
+#ifndef _POSIX_C_SOURCE         /* a -D on the command line wins */
 #define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
+#endif
 
 #include "common/timer.h"
 
@@ -30,10 +32,10 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/go_internal.h"
 #include "common/os.h"
 #include "common/park.h"
 #include "common/sched.h"
-#include "common/go_internal.h"
 #include "common/timer_internal.h"
 #include "common/trace.h"
 

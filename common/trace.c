@@ -69,6 +69,8 @@ static void close_innermost(trace_buf_t *b, int64_t now, const goroutine_t *g)
     span.reason = WAIT_NONE;
     if (span.kind == TRACE_WAIT && g != NULL && g->waits != b->open_waits[b->depth])
         span.reason = (int8_t)g->last_wait;
+    if (g != NULL && span.worker != sched_worker_id()) /* it waited, and resumed elsewhere */
+        span.worker = TRACE_WORKERS_SEVERAL;
     if (b->count == b->cap) {
         size_t  cap = b->cap ? 2 * b->cap : 64;
         span_t *grown = cap <= TRACE_MAX_SPANS ? realloc(b->spans, cap * sizeof *grown) : NULL;
@@ -189,6 +191,7 @@ void trace_begin_(trace_kind_t kind, const char *fmt, ...)
             span_t *span = &b->open[b->depth];
             span->start = now;
             span->kind = (int8_t)kind;
+            span->worker = (int16_t)sched_worker_id();
             memcpy(span->name, name, sizeof name);
             b->open_waits[b->depth] = g != NULL ? g->waits : 0;
         } else {

@@ -126,7 +126,7 @@ static void page_span(const page_t *p, const span_t *s, int64_t end, int depth, 
     trace_json_us(p->out, end - p->view->epoch);
     fprintf(p->out, ",%d,%d,%d,%d,", s->kind, s->reason, depth, open);
     trace_json_string(p->out, s->name, true);
-    fputc(']', p->out);
+    fprintf(p->out, ",%d]", s->worker);
 }
 
 static void page_lane(const page_t *p, size_t track)

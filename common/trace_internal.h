@@ -22,12 +22,17 @@
 
 #include "common/trace.h"
 
+enum { TRACE_WORKERS_SEVERAL = -2 };
+
 typedef struct {
     int64_t start, end; /* time_now(); end unused while the span is open */
     int8_t  kind;
     int8_t  parent_kind; /* the kind of the span it nests in; -1 for none */
     int8_t  depth;       /* spans it nests in (0: outermost) */
-    int8_t  reason;      /* a finished wait span: what the thread last waited on
+    int16_t worker;      /* M:N: the worker that ran it (sched_worker_id), or
+                          * TRACE_WORKERS_SEVERAL if it ended on another one
+                          * than it began on; -1: a thread, or the thread runtime */
+    int8_t reason;       /* a finished wait span: what the thread last waited on
                           * inside it (a wait_reason_t, sleeps and contexts
                           * included), or 0 (WAIT_NONE): it never blocked */
     char name[TRACE_NAME_MAX];

@@ -125,8 +125,16 @@ static void json_span(const json_out_t *j, const span_t *s, int64_t end, bool op
     trace_json_us(j->out, s->start - j->epoch);
     fprintf(j->out, ",\"dur\":");
     trace_json_us(j->out, end - s->start);
-    fprintf(j->out, ",\"pid\":%d,\"tid\":%zu%s}", j->pid, tid,
-            open ? ",\"args\":{\"open\":true}" : "");
+    fprintf(j->out, ",\"pid\":%d,\"tid\":%zu", j->pid, tid);
+    if (open || s->worker != -1) {
+        fprintf(j->out, ",\"args\":{");
+        if (s->worker >= 0)
+            fprintf(j->out, "\"worker\":%d", s->worker);
+        else if (s->worker == TRACE_WORKERS_SEVERAL)
+            fprintf(j->out, "\"worker\":\"several\"");
+        fprintf(j->out, "%s}", open ? (s->worker != -1 ? ",\"open\":true" : "\"open\":true") : "");
+    }
+    fputc('}', j->out);
 }
 
 /* Track number tid: the metadata events that name it and fix its place,

@@ -15,7 +15,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
-FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -pthread -I. $(WARN) -O1 -g \
+FUZZ_CFLAGS  := -std=c11 -pthread -I. $(WARN) -O1 -g \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SRC     := $(sort $(wildcard fuzz/*.c))
 

@@ -23,8 +23,8 @@
  */
 #include <stdatomic.h>
 
-#include "common/go.h"
 #include "common/context.h"
+#include "common/go.h"
 #include "common/sema.h"
 #include "common/sync.h"
 #include "stress/stress.h"

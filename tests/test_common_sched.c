@@ -71,8 +71,8 @@ Test(sched, a_hundred_thousand_parked_goroutines_on_a_few_threads, .timeout = 12
     cr_assert_not_null(strstr(r.out, expect), "stdout:\n%s", r.out);
     snprintf(expect, sizeof expect, "released: %s ran, 0 still running", n);
     cr_assert_not_null(strstr(r.out, expect), "stdout:\n%s", r.out);
-    long   threads = -1;
-    double kib = -1;
+    long        threads = -1;
+    double      kib = -1;
     const char *line = strstr(r.out, "running, ");
     cr_assert_not_null(line);
     cr_assert_eq(sscanf(line, "running, %ld OS threads added, %lf KiB each", &threads, &kib), 2,
@@ -151,8 +151,7 @@ Test(sched, a_stack_that_cannot_be_mapped_makes_go_fail_with_ENOMEM, .timeout = 
     support_begin();
     run_result_t r = run_demo("no-stack", NULL);
     assert_ok(&r);
-    cr_assert_not_null(strstr(r.out, "go() = Cannot allocate memory; 0 running, 0 "), "%s",
-                       r.out);
+    cr_assert_not_null(strstr(r.out, "go() = Cannot allocate memory; 0 running, 0 "), "%s", r.out);
     run_result_free(&r);
     support_end();
 }

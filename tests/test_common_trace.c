@@ -154,6 +154,10 @@ Test(trace, json_is_valid_with_one_span_per_task_on_named_tracks, .timeout = 20)
         char worker[32];
         snprintf(worker, sizeof worker, "worker %d", (id - 1) / 4 + 1);
         cr_assert_str_eq(tc_track_of(&t, e->tid), worker, "%s on the wrong track", name);
+        if (strcmp(go_runtime(), "mn") == 0) /* which worker ran it: a number, or "several" */
+            cr_assert(e->worker >= 0 || e->worker == -2, "%s: worker %ld", name, e->worker);
+        else
+            cr_assert_eq(e->worker, -1, "%s: a worker under the thread runtime", name);
         snprintf(name, sizeof name, "send result %d", id);
         cr_assert_eq(tc_count(&t, "X", name), 1);
         cr_assert_str_eq(tc_find(&t, "X", name)->cat, "wait");

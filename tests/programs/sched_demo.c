@@ -17,7 +17,9 @@
  * Every mode that could hang arms alarm(): exit status 3 means "stuck".
  * Each mode prints "ok" last when it finished as it should.
  */
+#ifndef _DEFAULT_SOURCE /* a -D on the command line wins */
 #define _DEFAULT_SOURCE /* setenv */
+#endif
 
 #include <errno.h>
 #include <signal.h>

@@ -233,6 +233,21 @@ static bool tc_args_member(tc_cursor_t *c, const char *key, void *ctx)
         tc_space(c);
         e->open = strncmp(c->p, "true", 4) == 0;
     }
+    if (strcmp(key, "worker") == 0) {
+        tc_space(c);
+        if (*c->p == '"') {
+            char several[16];
+            if (!tc_string(c, several, sizeof several))
+                return false;
+            e->worker = strcmp(several, "several") == 0 ? -2 : -3;
+            return true;
+        }
+        double number;
+        if (!tc_number(c, &number))
+            return false;
+        e->worker = (long)number;
+        return true;
+    }
     return tc_value(c, 3);
 }
 
@@ -285,7 +300,7 @@ static bool tc_event_element(tc_cursor_t *c, int depth, void *ctx)
     }
     tc_event_t *e = &t->events[t->count++];
     memset(e, 0, sizeof *e);
-    e->tid = e->pid = e->id = -1;
+    e->tid = e->pid = e->id = e->worker = -1;
     e->ts = e->dur = -1;
     return tc_object(c, depth, tc_event_member, e);
 }

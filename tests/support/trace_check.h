@@ -28,7 +28,9 @@ typedef struct {
     double ts, dur;      /* microseconds; -1 if missing */
     char   arg_name[64]; /* args.name (metadata events) */
     bool   open;         /* args.open */
-    long   id;           /* flow events: the flow's id; -1 if missing */
+    long   worker;       /* args.worker: the M:N worker that ran a span; -2 for
+                          * "several", -1 if missing (a thread's span) */
+    long id;             /* flow events: the flow's id; -1 if missing */
 } tc_event_t;
 
 /* A parsed trace file: its events in file order. */
