@@ -218,6 +218,8 @@ help:
 	@echo "make check-aarch64   lessons and tests cross-built for aarch64, run under qemu-user"
 	@echo "make check-musl      the lessons built with musl-gcc, run with several flags"
 	@echo "make preflight       before a workshop: compiler, build, Criterion, exercise 01; READY or what to install"
+	@echo "make check-layers    fail on an include cycle in common/; print its layers, leaf first"
+	@echo "make check-code-quotes  fail if common/README.md quotes a line of code that is gone"
 	@echo "make check-html      every lesson's timeline page in headless Chromium (needs chromium)"
 	@echo "make pictures        each lesson's page as NN-name/timeline.png (needs chromium)"
 	@echo "make bench           the benchmark workloads (bench/README.md)"

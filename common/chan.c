@@ -43,6 +43,7 @@
  */
 #include "common/chan.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,7 +52,7 @@
 
 #include "common/alloc.h"
 #include "common/chan_internal.h"
-#include "common/go_internal.h"
+#include "common/goroutine.h"
 
 /* ------------------------------------------------------------ wait queues */
 
@@ -118,6 +119,7 @@ void wakelist_wake(wakelist_t *wake)
 
 void chan_sync_flags(chan_t *c)
 {
+    assert(lock_is_held(&c->lock));
     if (c->ring == NULL)
         return;
     unsigned want = (c->recvq.head ? RECEIVERS_WAIT : 0) | (c->sendq.head ? SENDERS_WAIT : 0);
@@ -155,7 +157,6 @@ static chan_t *chan_init(void *mem, size_t elem_size, size_t cap)
     atomic_init(&c->refs, 1);
     static atomic_uint_fast64_t last_id;
     c->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
-    go_self(); /* the calling thread now uses the core: the watchdog counts it */
     return c;
 }
 
@@ -239,6 +240,7 @@ static void zero_elem(chan_t *c, void *dst)
  * only this thread fills the room it saw. */
 void chan_refill_locked(chan_t *c, wakelist_t *wake)
 {
+    assert(lock_is_held(&c->lock));
     while (c->sendq.head && ring_len(c->ring) < c->cap) {
         waiter_t *sender = waitq_pop(&c->sendq);
         if (sender == NULL)
@@ -254,6 +256,7 @@ void chan_refill_locked(chan_t *c, wakelist_t *wake)
 
 int chan_try_send_locked(chan_t *c, const void *elem, wakelist_t *wake)
 {
+    assert(lock_is_held(&c->lock));
     if (c->closed)
         return EPIPE;
     waiter_t *receiver = waitq_pop(&c->recvq);
@@ -279,6 +282,7 @@ int chan_try_send_locked(chan_t *c, const void *elem, wakelist_t *wake)
 
 int chan_try_recv_locked(chan_t *c, void *out, wakelist_t *wake)
 {
+    assert(lock_is_held(&c->lock));
     if (c->ring) {
         size_t at;
         int    rc = ring_pop_at(c->ring, out, &at);
@@ -312,6 +316,7 @@ int chan_try_recv_locked(chan_t *c, void *out, wakelist_t *wake)
 
 int chan_recheck_ring(chan_t *c, chan_op_t op, waiter_t *w)
 {
+    assert(lock_is_held(&c->lock));
     size_t at;
     if (op == CHAN_RECV) {
         if (ring_pop_at(c->ring, w->elem, &at) != 0)

@@ -1,5 +1,11 @@
 /*
  * cli.c - number parsing for the lessons' command lines.
+ *
+ * Protocol: a parser either stores a value that passed every check
+ * (a whole number, in range, no trailing text) and returns 0, or leaves
+ * *out untouched, says on stderr what was wrong with which flag, and
+ * returns EINVAL: bad input changes nothing. No state, no
+ * threads; it uses nothing else of the core (layer 1).
  */
 #include "common/cli.h"
 

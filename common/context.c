@@ -34,7 +34,7 @@
 
 #include "common/alloc.h"
 #include "common/chan_internal.h"
-#include "common/park.h"
+#include "common/lock.h"
 #include "common/timer_internal.h"
 #include "common/trace_flow.h"
 

@@ -25,7 +25,8 @@
 /* Runs fn(arg) as a new goroutine. Returns 0, EINVAL if fn is NULL, EAGAIN
  * if no thread could be created to run it, or ENOMEM (its bookkeeping, or
  * under M:N its stack); on failure nothing was started and fn will never
- * run. */
+ * run. The first call (EINVAL aside) also starts the runtime's deadlock
+ * watchdog and SIGQUIT dump (runtime.h), as Go's runtime starts sysmon. */
 int go(void (*fn)(void *arg), void *arg);
 
 /* Same, naming the goroutine: the name appears in leak reports, in

@@ -1,5 +1,15 @@
 /*
  * leak.c - snapshots of what is live, and a patient comparison.
+ *
+ * Protocol: a snapshot counts goroutines (go_count), live allocations,
+ * pending user timers and OS threads, less the core's own threads (the
+ * timer thread and the scheduler's workers, which come and stay on first
+ * use and are no leak). A check is clean when no count is above its
+ * baseline; a goroutine that has returned may still be on its way out, so
+ * it polls with backoff before it concludes. No state of its own.
+ *
+ * Layer: the top of the core (above go, timer, sched); the lesson harness
+ * and the tests call it, nothing in the core does.
  */
 #include "common/leak.h"
 

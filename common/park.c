@@ -1,28 +1,29 @@
 /*
- * park.c - spin, then yield, then sleep on a futex (os_futex_wait: the
- * system call on Linux, an emulation elsewhere; see os.h).
+ * park.c - a goroutine parks by switching out; a thread spins, then
+ * yields, then sleeps on a futex (os_futex_wait: the system call on Linux,
+ * an emulation elsewhere; see os.h).
  *
  * State machine of parker_t.state:
  *   EMPTY    --unpark--> NOTIFIED --park--> EMPTY       (token taken at once)
  *   EMPTY    --park----> SLEEPING --unpark--> NOTIFIED  (+ futex wake)
  *   EMPTY    --park----> PARKED_G --unpark--> NOTIFIED  (+ sched_ready)
  * Only the owner moves the state away from NOTIFIED, and only the owner
- * (or, for a goroutine, its worker once the goroutine is off its stack)
- * enters SLEEPING or PARKED_G, so one unpark always matches one park. A
- * thread sleeps in the kernel; a goroutine (M:N runtime) is switched out
- * and its worker runs another one.
+ * (or, for a goroutine, its worker once the goroutine is off its stack:
+ * commit_park, which sched_park has the worker's loop call) enters
+ * SLEEPING or PARKED_G, so one unpark always matches one park. A thread
+ * sleeps in the kernel; a goroutine (M:N runtime) is switched out and its
+ * worker runs another one.
  *
- * lock_t is the classic three-state futex mutex (Drepper, "Futexes Are
- * Tricky"): 0 free, 1 held, 2 held and someone may sleep on it, so only a
- * release that sees 2 pays for a system call.
+ * Layer: uses sched (to switch a goroutine out and to ready it), the
+ * goroutine records (go_sleep_begin/end, and the running count for the
+ * spin rule), lock.h's cpu_relax and os.h's futex.
  */
 #include "common/park.h"
 
 #include <sched.h>
 #include <stdbool.h>
 
-#include "common/go.h"
-#include "common/go_internal.h"
+#include "common/goroutine.h"
 #include "common/os.h"
 #include "common/sched.h"
 
@@ -61,7 +62,7 @@ static bool spinning_helps(void)
         atomic_store_explicit(&cores, n, memory_order_relaxed);
     }
     long awake =
-        (long)go_count() + 1 - atomic_load_explicit(&asleep_in_kernel, memory_order_relaxed);
+        (long)go_running() + 1 - atomic_load_explicit(&asleep_in_kernel, memory_order_relaxed);
     return n > 1 && awake <= n;
 }
 
@@ -80,15 +81,30 @@ bool spin_until(bool (*ready)(void *arg), void *arg)
     return ready(arg);
 }
 
-/* A goroutine parks by switching out (the scheduler sets PARKED_G once it
- * is off its stack); it is resumed with the token waiting for it. */
+/* sched_park's commit, on the worker's stack once the goroutine is off
+ * its own: EMPTY -> PARKED_G makes it findable by parker_unpark. False if
+ * the token came first (NOTIFIED): the goroutine then runs again at once
+ * and takes it. */
+static bool commit_park(void *parker)
+{
+    parker_t *p = parker;
+    int       expected = PARK_EMPTY;
+    return atomic_compare_exchange_strong_explicit(&p->state, &expected, PARK_PARKED_G,
+                                                   memory_order_acq_rel, memory_order_acquire);
+}
+
+/* A goroutine parks by switching out; it is resumed with the token waiting
+ * for it. */
 static bool park_goroutine(parker_t *p)
 {
-    if (!sched_enabled() || sched_current() == NULL || sched_in_blocking_call())
+    goroutine_t *g = sched_enabled() ? sched_current() : NULL;
+    if (g == NULL || sched_in_blocking_call())
         return false;
+    /* Published to the unparker by commit_park's state change. */
+    atomic_store_explicit(&p->g, g, memory_order_relaxed);
     go_sleep_begin(p);
     while (!take_token(p))
-        sched_park(p);
+        sched_park(commit_park, p);
     go_sleep_end();
     return true;
 }
@@ -134,26 +150,4 @@ void parker_unpark(parker_t *p)
         os_futex_wake(&p->state, 1);
     else if (was == PARK_PARKED_G) /* switched out: p lives on until we ready it */
         sched_ready(atomic_load_explicit(&p->g, memory_order_relaxed));
-}
-
-void lock_acquire_slow(lock_t *l)
-{
-    if (spinning_helps()) {
-        for (int i = 0; i < SPIN_PAUSES; i++) {
-            int expected = 0;
-            if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
-                atomic_compare_exchange_weak_explicit(&l->state, &expected, 1, memory_order_acquire,
-                                                      memory_order_relaxed))
-                return;
-            cpu_relax();
-        }
-    }
-    /* Announce a sleeper (2); if the lock was free meanwhile we now hold it. */
-    while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
-        os_futex_wait(&l->state, 2);
-}
-
-void lock_release_slow(lock_t *l)
-{
-    os_futex_wake(&l->state, 1);
 }

@@ -29,7 +29,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "common/park.h"
+#include "common/lock.h"
 
 #define RING_FLAGS ((size_t)(RING_FLAG_A | RING_FLAG_B))
 #define RING_ONE ((size_t)1 << RING_FLAG_BITS)

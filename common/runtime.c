@@ -13,6 +13,11 @@
  * Only threads the core knows can be judged, so while the process has any
  * other thread (os_thread_count), or while the platform cannot count its
  * threads at all, the watchdog never concludes.
+ *
+ * Layer: above timer (it runs as the timer thread's internal entry), sched
+ * (sched_all_parked, its worker count), park (parker_is_sleeping), the
+ * goroutine records and os. go_named() starts it, with the first
+ * goroutine; nothing below calls it.
  */
 #include "common/runtime.h"
 
@@ -22,9 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/go_internal.h"
-#include "common/leak.h"
+#include "common/goroutine.h"
 #include "common/os.h"
+#include "common/park.h"
 #include "common/sched.h"
 #include "common/timer.h"
 #include "common/timer_internal.h"
@@ -102,7 +107,7 @@ static bool everyone_stayed_asleep(void)
     /* A thread the core has never met (a raw pthread, a test runner's own
      * thread, the sanitizer's) may be about to wake everyone: while the
      * process has more threads than the core knows, never conclude. */
-    long os_threads = leak_thread_count();
+    long os_threads = os_thread_count();
     if (os_threads < 0)
         return false; /* the platform cannot count threads: never guess */
     long unknown = os_threads - timer_core_threads() - sched_threads() - threads;

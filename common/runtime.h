@@ -22,6 +22,11 @@
  *
  * The watchdog runs on the timer thread (no thread of its own): it looks
  * every 50 ms, and needs two looks in a row that see the same sleepers.
+ * The first go() starts it, as Go's runtime starts its sysmon thread, and
+ * installs the SIGQUIT handler: a deadlock needs goroutines. So a program
+ * that never calls go() gets no watchdog and no SIGQUIT dump: a main
+ * thread alone waiting for ever on a channel just waits. Making a channel
+ * or any other object starts nothing.
  */
 #ifndef COMMON_RUNTIME_H
 #define COMMON_RUNTIME_H
@@ -38,8 +43,8 @@ void runtime_deadlock_detection(bool enabled);
  * of lines. */
 size_t runtime_dump(FILE *out);
 
-/* Starts the watchdog if it is not running (the core calls this when it
- * first meets a thread; calling it again does nothing). Also installs the
+/* Starts the watchdog if it is not running (go_named calls this before it
+ * starts a goroutine; calling it again does nothing). Also installs the
  * SIGQUIT dump handler if SIGQUIT still has its default action. */
 void runtime_watchdog_start(void);
 

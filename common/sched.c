@@ -14,8 +14,9 @@
  *   - every P is either held by exactly one M (m->p) or on the idle list
  *     (npidle counts them); both change only under sched.lock;
  *   - a G is in at most one place: running on one M, in one queue, or
- *     parked (its parker's state is PARK_PARKED_G, set on the M's own stack
- *     after the G has left its stack: see commit_park);
+ *     parked. It is parked only once its sched_park commit has returned
+ *     true, and the M calls that commit on its own stack, after the G has
+ *     left its stack (see after_switch): until then no waker can find it;
  *   - nspinning counts Ms that hold a P, have no G and are looking for one.
  *     While one spins, readying a G wakes no one: the spinner will find it.
  *
@@ -29,7 +30,10 @@
  * Each M runs its scheduling loop on its thread's own stack (Go's g0); a G
  * always switches back to it, never directly to another G, and the loop
  * finishes what the G could not do on its own stack (commit a park, free
- * its stack at exit).
+ * its stack at exit). The loop tells the goroutine layer which G its
+ * thread runs (go_set_current) on every switch in and out.
+ *
+ * Functions whose contract says "sched.lock held" assert it.
  */
 #ifndef _DEFAULT_SOURCE /* a -D on the command line wins */
 #define _DEFAULT_SOURCE /* glibc and musl: sigaltstack, MAP_ANONYMOUS */
@@ -37,6 +41,7 @@
 
 #include "common/sched.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -51,7 +56,8 @@
 
 #include "common/alloc.h"
 #include "common/coro.h"
-#include "common/go_internal.h"
+#include "common/goroutine.h"
+#include "common/lock.h"
 #include "common/os.h"
 #include "common/stack.h"
 
@@ -80,13 +86,17 @@ typedef struct p {
     uint32_t               schedtick; /* owner only */
 } p_t;
 
+/* sched_park's commit: true if the G stays parked (see sched.h). */
+typedef bool (*commit_t)(void *arg);
+
 typedef struct m {
-    coro_t       g0;       /* the thread's own stack: the scheduling loop */
-    goroutine_t *curg;     /* the G it runs, NULL in the loop */
-    p_t         *p;        /* the P it holds, or NULL */
-    bool         spinning; /* counted in nspinning */
-    after_t      after;    /* set by curg just before it switches to g0 */
-    parker_t    *after_parker;
+    coro_t       g0;           /* the thread's own stack: the scheduling loop */
+    goroutine_t *curg;         /* the G it runs, NULL in the loop */
+    p_t         *p;            /* the P it holds, or NULL */
+    bool         spinning;     /* counted in nspinning */
+    after_t      after;        /* set by curg just before it switches to g0 */
+    commit_t     after_commit; /* AFTER_PARK: sched_park's commit, and its arg */
+    void        *after_arg;
     p_t         *handed_p;  /* a P given to it while it slept (under sched.lock) */
     atomic_int   wake;      /* 0 asleep, 1 woken: its futex word */
     struct m    *idle_next; /* on the idle M list (sched.lock) */
@@ -331,32 +341,34 @@ static goroutine_t *globq_get(p_t *p)
         return NULL;
     lock_acquire(&sched.lock);
     size_t len = atomic_load(&sched.gq_len);
+    if (len == 0) { /* another worker emptied it since we looked */
+        lock_release(&sched.lock);
+        return NULL;
+    }
     size_t n = len / (size_t)sched.nprocs + 1;
     if (n > len)
         n = len;
     if (n > RUNQ_SIZE / 2)
         n = RUNQ_SIZE / 2;
-    goroutine_t *first = NULL, *rest = NULL;
-    for (size_t i = 0; i < n; i++) {
-        goroutine_t *g = sched.gq_head;
-        sched.gq_head = g->sched_next;
-        g->sched_next = NULL;
-        if (i == 0)
-            first = g;
-        else {
-            g->sched_next = rest;
-            rest = g;
-        }
-    }
+    /* The batch is cut off the queue's head as one list, kept in order. */
+    goroutine_t *first = sched.gq_head, *last = first;
+    for (size_t i = 1; i < n; i++)
+        last = last->sched_next;
+    sched.gq_head = last->sched_next;
+    last->sched_next = NULL;
     if (sched.gq_head == NULL)
         sched.gq_tail = NULL;
     atomic_fetch_sub(&sched.gq_len, n);
     lock_release(&sched.lock);
-    while (rest) { /* reversed twice would keep order; one by one is enough */
-        goroutine_t *g = rest;
-        rest = g->sched_next;
+    /* First come, first served: the first runs now, the rest queue locally
+     * in the order they were readied (as Go's globrunqget does). */
+    for (goroutine_t *g = first->sched_next; g != NULL;) {
+        goroutine_t *next = g->sched_next;
+        g->sched_next = NULL;
         runq_put(p, g, false);
+        g = next;
     }
+    first->sched_next = NULL;
     return first;
 }
 
@@ -365,6 +377,7 @@ static goroutine_t *globq_get(p_t *p)
 /* sched.lock held. */
 static p_t *pidle_get(void)
 {
+    assert(lock_is_held(&sched.lock));
     p_t *p = sched.idle_ps;
     if (p != NULL) {
         sched.idle_ps = p->idle_next;
@@ -377,6 +390,7 @@ static p_t *pidle_get(void)
 /* sched.lock held. */
 static void pidle_put(p_t *p)
 {
+    assert(lock_is_held(&sched.lock));
     p->idle_next = sched.idle_ps;
     sched.idle_ps = p;
     atomic_fetch_add(&sched.npidle, 1);
@@ -479,9 +493,11 @@ static void wake_p(void)
     m_hand_p(NULL, true);
 }
 
-/* An M with no P sleeps until someone hands it one. */
+/* An M with no P sleeps until someone hands it one. sched.lock held; it
+ * is released while the M sleeps, and not held on return. */
 static void m_sleep(m_t *m)
 {
+    assert(lock_is_held(&sched.lock));
     atomic_store_explicit(&m->wake, 0, memory_order_relaxed);
     m->idle_next = sched.idle_ms;
     sched.idle_ms = m;
@@ -607,16 +623,12 @@ static goroutine_t *find_runnable(m_t *m)
 static void after_switch(m_t *m, goroutine_t *g)
 {
     switch (m->after) {
-    case AFTER_PARK: {
-        /* g is off its stack now, so whoever unparks it may resume it at
-         * once on another M: only now may the parker say "parked". */
-        int expected = PARK_EMPTY;
-        if (!atomic_compare_exchange_strong_explicit(&m->after_parker->state, &expected,
-                                                     PARK_PARKED_G, memory_order_acq_rel,
-                                                     memory_order_acquire))
-            runq_put(m->p, g, true); /* the token came first: run g again */
+    case AFTER_PARK:
+        /* g is off its stack now, so whoever wakes it may resume it at once
+         * on another M: only now may the commit make it findable. */
+        if (!m->after_commit(m->after_arg))
+            runq_put(m->p, g, true); /* the wake-up came first: run g again */
         break;
-    }
     case AFTER_YIELD:
         globq_put(g);
         break;
@@ -633,7 +645,8 @@ static void after_switch(m_t *m, goroutine_t *g)
         break;
     }
     m->after = AFTER_NOTHING;
-    m->after_parker = NULL;
+    m->after_commit = NULL;
+    m->after_arg = NULL;
 }
 
 static void schedule_loop(m_t *m)
@@ -641,7 +654,9 @@ static void schedule_loop(m_t *m)
     for (;;) {
         goroutine_t *g = find_runnable(m);
         m->curg = g;
+        go_set_current(g); /* go_self() on this thread is g until it switches back */
         coro_switch(&m->g0, &g->coro);
+        go_set_current(NULL);
         m->curg = NULL;
         after_switch(m, g);
     }
@@ -657,14 +672,16 @@ __attribute__((noinline)) static void set_errno(int value)
     errno = value;
 }
 
-/* On g's stack: back to its M's loop, asking for `after`. Returns when g
- * runs again, maybe on another M. errno is g's own across the switch. */
-static void switch_to_loop(goroutine_t *g, after_t after, parker_t *p)
+/* On g's stack: back to its M's loop, asking for `after` (with commit and
+ * arg for AFTER_PARK). Returns when g runs again, maybe on another M.
+ * errno is g's own across the switch. */
+static void switch_to_loop(goroutine_t *g, after_t after, commit_t commit, void *arg)
 {
     int  saved_errno = errno;
     m_t *m = current_m();
     m->after = after;
-    m->after_parker = p;
+    m->after_commit = commit;
+    m->after_arg = arg;
     coro_switch(&g->coro, &m->g0);
     set_errno(saved_errno);
 }
@@ -704,13 +721,12 @@ bool sched_in_blocking_call(void)
     return g != NULL && g->blocking_depth > 0;
 }
 
-bool sched_park(parker_t *p)
+bool sched_park(bool (*commit)(void *arg), void *arg)
 {
     goroutine_t *g = sched_current();
     if (g == NULL || g->blocking_depth > 0)
         return false;
-    atomic_store_explicit(&p->g, g, memory_order_relaxed); /* published by the state change */
-    switch_to_loop(g, AFTER_PARK, p);
+    switch_to_loop(g, AFTER_PARK, commit, arg);
     return true;
 }
 
@@ -729,7 +745,7 @@ void sched_gosched(void)
 {
     goroutine_t *g = sched_current();
     if (g != NULL && g->blocking_depth == 0)
-        switch_to_loop(g, AFTER_YIELD, NULL);
+        switch_to_loop(g, AFTER_YIELD, NULL, NULL);
 }
 
 void sched_blocking_begin(void)
@@ -767,7 +783,7 @@ void sched_blocking_end(void)
     m->p = pidle_get();
     lock_release(&sched.lock);
     if (m->p == NULL) /* every P is busy: queue g; this M goes idle */
-        switch_to_loop(g, AFTER_LOSE_P, NULL);
+        switch_to_loop(g, AFTER_LOSE_P, NULL, NULL);
 }
 
 bool sched_all_parked(void)

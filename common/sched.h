@@ -16,14 +16,17 @@
  * Threads the scheduler did not start (main, a test runner, a library's
  * thread) are not Gs: they block as OS threads, and hand-offs between them
  * and goroutines work as before (park.c decides which kind of wait).
+ *
+ * Layer: above goroutine, coro, stack, lock, os and alloc; below park,
+ * which it does not know: a G parks through sched_park's commit function,
+ * Go's gopark shape. Callers: go.c, park.c, timer.c, trace.c, runtime.c,
+ * leak.c.
  */
 #ifndef COMMON_SCHED_H
 #define COMMON_SCHED_H
 
 #include <stdbool.h>
 #include <stddef.h>
-
-#include "common/park.h"
 
 struct goroutine;
 
@@ -44,14 +47,23 @@ int sched_spawn(struct goroutine *g, void (*body)(struct goroutine *g));
  * scheduler did not start. */
 struct goroutine *sched_current(void);
 
-/* Parks the calling goroutine on p until p's token is given
- * (parker_unpark), then returns with the token still to be taken. Returns
- * false at once, doing nothing, if the caller is not a goroutine that may
- * park (a plain thread, or a goroutine inside sched_blocking_begin): it
- * must then wait as a thread. Called by park.c only. */
-bool sched_park(parker_t *p);
+/* Parks the calling goroutine: it switches to its worker's scheduling
+ * loop, which then, off the goroutine's stack, calls commit(arg). If
+ * commit returns true the goroutine stays parked until sched_ready(g);
+ * false means its wake-up came first, and it runs again at once. Either
+ * way sched_park returns true once the goroutine runs again. Returns false
+ * at once, doing nothing, if the caller is not a goroutine that may park
+ * (a plain thread, or a goroutine inside sched_blocking_begin): it must
+ * then wait as a thread.
+ * This is Go's gopark(unlockf, lock): whatever lets a waker find the
+ * goroutine (there the channel's unlock, here park.c's EMPTY -> PARKED_G)
+ * must happen only once it is off its stack, or a waker on another worker
+ * could resume it while it is still switching out: two workers on one
+ * stack. So the scheduler does it, from the loop, for the caller. */
+bool sched_park(bool (*commit)(void *arg), void *arg);
 
-/* Makes a parked goroutine runnable (park.c, when it unparks one). */
+/* Makes a parked goroutine runnable (park.c, when it unparks one whose
+ * commit returned true). */
 void sched_ready(struct goroutine *g);
 
 /* runtime.Gosched: the calling goroutine goes to the back of the global

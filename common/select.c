@@ -28,7 +28,7 @@
 #include "common/alloc.h"
 #include "common/chan.h"
 #include "common/chan_internal.h"
-#include "common/go_internal.h"
+#include "common/goroutine.h"
 #include "common/os.h"
 
 enum { SELECT_STACK_CASES = 64 };

@@ -33,8 +33,8 @@
 #include <stdatomic.h>
 
 #include "common/alloc.h"
-#include "common/go_internal.h"
-#include "common/park.h"
+#include "common/goroutine.h"
+#include "common/lock.h"
 
 enum { SPIN_ROUNDS = 100 };
 

@@ -11,7 +11,7 @@
 
 #include <stdio.h>
 
-#include "common/go_internal.h"
+#include "common/goroutine.h"
 #include "common/park.h"
 
 typedef struct waitgroup_waiter {

@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "common/go_internal.h"
+#include "common/goroutine.h"
 #include "common/os.h"
 #include "common/park.h"
 #include "common/sched.h"

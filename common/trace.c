@@ -29,10 +29,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/go_internal.h"
+#include "common/goroutine.h"
 #include "common/os.h"
 #include "common/sched.h"
-#include "common/timer.h"
 #include "common/trace_internal.h"
 
 #define NOTHING_YET INT64_MAX /* `first` of a buffer with no span since the reset */
@@ -90,7 +89,7 @@ static void thread_exited(void *p)
 {
     trace_buf_t *b = p;
     pthread_mutex_lock(&b->lock);
-    int64_t now = time_now();
+    int64_t now = os_monotonic_ns();
     while (b->depth > 0)
         close_innermost(b, now, NULL); /* the goroutine's record may be gone */
     b->exited = true;
@@ -182,7 +181,7 @@ void trace_begin_(trace_kind_t kind, const char *fmt, ...)
         return;
     }
     goroutine_t *g = go_self_if_known();
-    int64_t      now = time_now();
+    int64_t      now = os_monotonic_ns();
     pthread_mutex_lock(&b->lock);
     /* A reset may have run since the caller looked: then this begin is one
      * of those made while tracing was off, and so is its end. */
@@ -218,7 +217,7 @@ void trace_end_(void)
     trace_buf_t *b = known_buffer();
     if (b == NULL)
         return;
-    int64_t now = time_now();
+    int64_t now = os_monotonic_ns();
     pthread_mutex_lock(&b->lock);
     if (b->depth > 0)
         close_innermost(b, now, go_self_if_known());
@@ -253,7 +252,7 @@ void trace_enable(void)
 {
     pthread_mutex_lock(&list_lock);
     if (!epoch_set) {
-        epoch = time_now();
+        epoch = os_monotonic_ns();
         epoch_set = true;
     }
     atomic_store(&trace_on_, true);
@@ -345,7 +344,7 @@ static size_t collect_tracks(track_t **out, bool spans_only)
 void trace_view_open(trace_view_t *view, bool spans_only)
 {
     pthread_mutex_lock(&list_lock);
-    view->now = time_now();
+    view->now = os_monotonic_ns();
     view->epoch = epoch;
     view->count = collect_tracks(&view->tracks, spans_only);
 }

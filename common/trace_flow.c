@@ -20,7 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "common/timer.h"
+#include "common/os.h"
 #include "common/trace_flow.h"
 #include "common/trace_internal.h"
 
@@ -60,7 +60,7 @@ static void record(const trace_event_t *e)
 trace_party_t trace_flow_self_(void)
 {
     uint64_t order = trace_self_touch();
-    return (trace_party_t){order, order ? time_now() : 0};
+    return (trace_party_t){order, order ? os_monotonic_ns() : 0};
 }
 
 void trace_flow_send_(uint64_t chan, size_t elem_size, size_t position, const trace_party_t *sender)

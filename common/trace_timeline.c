@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/timer.h"
 #include "common/trace.h"
 #include "common/trace_internal.h"
 
@@ -62,11 +61,11 @@ static void tally_span(row_t *row, const span_t *s, int64_t end, int parent_kind
 
 static void format_duration(char *buf, size_t size, int64_t ns)
 {
-    if (ns < TIME_MILLISECOND)
-        snprintf(buf, size, "%dus", ns > 0 ? (int)(ns / TIME_MICROSECOND) : 0);
-    else if (ns < 10 * TIME_MILLISECOND)
+    if (ns < 1e6)
+        snprintf(buf, size, "%dus", ns > 0 ? (int)(ns / 1000) : 0);
+    else if (ns < 1e7)
         snprintf(buf, size, "%.1fms", (double)ns / 1e6);
-    else if (ns < TIME_SECOND)
+    else if (ns < 1e9)
         snprintf(buf, size, "%.0fms", (double)ns / 1e6);
     else
         snprintf(buf, size, "%.2fs", (double)ns / 1e9);

@@ -353,11 +353,14 @@ Test(select, a_hundred_cases, .timeout = 20)
     for (int i = 0; i < K; i++)
         chan_recv(ch[i], NULL);
 
+    size_t     goroutines = go_count();
+    int64_t    live = alloc_live();
     selector_t s; /* blocking over 100 channels, woken by the 57th */
     start_select(&s, cases, K, 1);
     v = 57;
     cr_assert_eq(chan_send(ch[57], &v), 0);
     cr_assert_eq(finish_select(&s), 57);
+    support_settle(goroutines, live); /* its record is freed a moment after it finished */
     for (int i = 0; i < K; i++)
         cr_assert_eq(chan_try_recv(ch[i], &x), EAGAIN, "channel %d", i);
 

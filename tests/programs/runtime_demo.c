@@ -9,7 +9,12 @@
  *   sleeper    a goroutine in time_sleep(1 s) while main waits: no report
  *   timer      a select with a time_after case: no report until it fires
  *   sigquit    SIGQUIT prints a dump and the program goes on
- *   threads    prints how many OS threads the core added (expected: 1)
+ *   threads    prints how many OS threads the core has added before the first
+ *              go() (expected: 0, making channels starts nothing) and, workers
+ *              aside, once a goroutine has come and gone (expected: 1, the
+ *              timer thread that runs the watchdog)
+ *   alone      main alone waits for ever on a channel, having started no
+ *              goroutine: no watchdog runs, so no report; the alarm ends it
  *   blind      the deadlock of `deadlock`, on a platform that cannot count
  *              its threads (os_pretend_thread_count_unknown): no report
  * In the modes that deadlock, SIGALRM exits 3 after 2 s, so that a run with
@@ -23,9 +28,10 @@
 
 #include "common/chan.h"
 #include "common/go.h"
-#include "common/go_internal.h"
+#include "common/goroutine.h"
 #include "common/leak.h"
 #include "common/os.h"
+#include "common/sched.h"
 #include "common/sema.h"
 #include "common/sync.h"
 #include "common/timer.h"
@@ -125,6 +131,28 @@ static int receivers_waiting(void)
     return n;
 }
 
+static void close_it(void *c)
+{
+    chan_close(c);
+}
+
+/* OS threads the core has added to main, less the scheduler's workers,
+ * once nothing but the core's own threads is left: a goroutine thread
+ * (thread runtime) that has returned may linger for a moment, so poll
+ * with backoff (about 1 s in all) as leak_check does. */
+static long threads_added_besides_workers(long expected)
+{
+    long added = 0;
+    for (duration_t pause = TIME_MICROSECOND, waited = 0; waited < TIME_SECOND;
+         waited += pause, pause = pause < 100 * TIME_MILLISECOND ? 2 * pause : pause) {
+        added = leak_thread_count() - 1 - sched_threads();
+        if (go_count() == 0 && added <= expected)
+            break;
+        time_sleep(pause);
+    }
+    return added;
+}
+
 static void raise_sigquit_when_both_wait(void *dumped)
 {
     while (receivers_waiting() < 2)
@@ -143,7 +171,7 @@ int main(int argc, char **argv)
 
     bool blind = strcmp(mode, "blind") == 0;
     if (strcmp(mode, "deadlock") == 0 || strcmp(mode, "states") == 0 ||
-        strcmp(mode, "timer") == 0 || blind) {
+        strcmp(mode, "timer") == 0 || strcmp(mode, "alone") == 0 || blind) {
         signal(SIGALRM, on_alarm_exit);
         alarm(2);
     }
@@ -174,6 +202,8 @@ int main(int argc, char **argv)
         chan_recv(first, &value);
         printf("%s: woke up, no report\n", mode);
         return 0;
+    } else if (strcmp(mode, "alone") == 0) {
+        chan_recv(never, NULL); /* Go would call this a deadlock; see runtime.h */
     } else if (strcmp(mode, "timer") == 0) {
         go_named("timer waiter", wait_for_timer, NULL);
         wait_forever();
@@ -190,7 +220,12 @@ int main(int argc, char **argv)
         printf("still running after SIGQUIT\n");
         return 0;
     } else if (strcmp(mode, "threads") == 0) {
-        printf("threads added by the core: %ld\n", leak_thread_count() - 1);
+        printf("threads before go(): %ld\n", leak_thread_count() - 1);
+        chan_t *done = chan_make(0, 0);
+        go_named("returns", close_it, done);
+        chan_recv(done, NULL);
+        chan_release(done);
+        printf("threads added by the core, workers aside: %ld\n", threads_added_besides_workers(1));
         return 0;
     }
     fprintf(stderr, "runtime_demo: unknown mode '%s'\n", mode);

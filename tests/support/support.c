@@ -279,6 +279,21 @@ static void *thread_main(void *p)
     return NULL;
 }
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+
+bool support_under_valgrind(void)
+{
+#ifdef RUNNING_ON_VALGRIND
+    return RUNNING_ON_VALGRIND != 0;
+#else
+    return false;
+#endif
+}
+
 int support_start_thread(void (*fn)(void *arg), void *arg)
 {
     thread_start_t *start = malloc(sizeof *start);

@@ -40,6 +40,10 @@ void support_end(void);
  * select really blocked. */
 void support_wait_blocked(atomic_int *tid);
 
+/* True when the test runs under valgrind (30-50x slower, and a limit of
+ * 500 threads): tests scale their sizes and wall-clock bounds by it. */
+bool support_under_valgrind(void);
+
 /* Runs fn(arg) on a new detached POSIX thread: for tests of things that
  * block threads, not goroutines (the OS layer, a mutex-and-condvar
  * channel), where under the M:N runtime a goroutine would hold its

@@ -1,0 +1,281 @@
+/*
+ * goroutine.c - the registry of goroutines and of the threads that wait in
+ * the core, and what each of them waits on (goroutine.h).
+ *
+ * Invariants:
+ *   - the list, next_id and `running` change only under registry_lock;
+ *     `running` is the number of records with started_by_go;
+ *   - a thread finds its record in one of two thread-locals: `current`,
+ *     the goroutine the runtime says it runs (go_set_current), else `self`,
+ *     its own record as a thread the core met (registered on demand, left
+ *     at the thread's exit by a pthread key destructor);
+ *   - a record's wait fields are written only by its owner; the dumps and
+ *     the watchdog read them as atomics, and its sleep fields under its
+ *     sleep_lock.
+ * Nothing here calls a layer above: no scheduler, no timer, no parker.
+ */
+#include "common/goroutine.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/os.h"
+
+static pthread_mutex_t            registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static goroutine_t               *registry_head;
+static atomic_size_t              running;
+static uint64_t                   next_id = 2; /* 1 is the main thread */
+static _Thread_local goroutine_t *current;     /* set by the runtimes */
+static _Thread_local goroutine_t *self;        /* a thread's own record */
+
+/* registry_lock held. */
+static void link_record(goroutine_t *g, uint64_t id)
+{
+    g->id = id;
+    g->prev = NULL;
+    g->next = registry_head;
+    if (registry_head)
+        registry_head->prev = g;
+    registry_head = g;
+    if (g->started_by_go)
+        atomic_fetch_add(&running, 1);
+}
+
+void go_registry_add(goroutine_t *g)
+{
+    pthread_mutex_lock(&registry_lock);
+    link_record(g, next_id++);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void go_registry_remove(goroutine_t *g)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (g->prev)
+        g->prev->next = g->next;
+    else
+        registry_head = g->next;
+    if (g->next)
+        g->next->prev = g->prev;
+    if (g->started_by_go)
+        atomic_fetch_sub(&running, 1);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+size_t go_running(void)
+{
+    return atomic_load(&running);
+}
+
+/* ------------------------------------------------------ who is calling */
+
+static pthread_key_t  exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+/* A registered thread that was not started by go() leaves the registry
+ * when it exits. Its record is plain malloc: it is the core's bookkeeping,
+ * not the program's, so it must not count as a live allocation. */
+static void forget_thread(void *record)
+{
+    go_registry_remove(record);
+    free(record);
+}
+
+static void make_exit_key(void)
+{
+    pthread_key_create(&exit_key, forget_thread);
+}
+
+/* Not inlined, so that no caller in this file keeps the thread-local's
+ * address across a goroutine switch (see go_self in goroutine.h). */
+__attribute__((noinline)) static goroutine_t *current_goroutine(void)
+{
+    return current;
+}
+
+void go_set_current(goroutine_t *g)
+{
+    current = g;
+}
+
+goroutine_t *go_self(void)
+{
+    goroutine_t *g = current_goroutine();
+    if (g != NULL)
+        return g;
+    if (self != NULL)
+        return self;
+    g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return NULL;
+    bool is_main = os_is_main_thread();
+    snprintf(g->name, sizeof g->name, "%s", is_main ? "main" : "thread");
+    pthread_once(&exit_key_once, make_exit_key);
+    if (!is_main) /* the main thread's record lives as long as the process */
+        pthread_setspecific(exit_key, g);
+    pthread_mutex_lock(&registry_lock);
+    link_record(g, is_main ? 1 : next_id++);
+    pthread_mutex_unlock(&registry_lock);
+    self = g;
+    return g;
+}
+
+goroutine_t *go_self_if_known(void)
+{
+    goroutine_t *g = current_goroutine();
+    return g != NULL ? g : self;
+}
+
+/* ------------------------------------------------------ leaving */
+
+static _Atomic(void (*)(goroutine_t *)) exit_hook;
+
+void go_set_exit_hook(void (*hook)(goroutine_t *g))
+{
+    atomic_store(&exit_hook, hook);
+}
+
+void go_exited(goroutine_t *g)
+{
+    void (*hook)(goroutine_t *) = atomic_load(&exit_hook);
+    if (hook != NULL)
+        hook(g);
+    go_registry_remove(g);
+}
+
+/* ------------------------------------------------------ waiting */
+
+void go_wait_begin(wait_reason_t reason, uint64_t chan_id, size_t elem_size, size_t cap,
+                   size_t cases)
+{
+    goroutine_t *g = go_self();
+    if (g == NULL || g->wait_depth++ > 0)
+        return;
+    g->waits++;
+    g->last_wait = reason;
+    atomic_store_explicit(&g->wait_chan_id, chan_id, memory_order_relaxed);
+    atomic_store_explicit(&g->wait_elem_size, elem_size, memory_order_relaxed);
+    atomic_store_explicit(&g->wait_cap, cap, memory_order_relaxed);
+    atomic_store_explicit(&g->wait_cases, cases, memory_order_relaxed);
+    atomic_store_explicit(&g->wait_reason, (int)reason, memory_order_release);
+}
+
+void go_note_wait(wait_reason_t reason)
+{
+    goroutine_t *g = go_self_if_known();
+    if (g == NULL || g->wait_depth > 1)
+        return; /* inside another wait, whose reason stands */
+    if (g->wait_depth == 0)
+        g->waits++; /* a wait of its own (a sleep); else go_wait_begin counted it */
+    g->last_wait = reason;
+}
+
+void go_wait_end(void)
+{
+    goroutine_t *g = go_self_if_known();
+    if (g != NULL && g->wait_depth > 0 && --g->wait_depth == 0)
+        atomic_store_explicit(&g->wait_reason, WAIT_NONE, memory_order_release);
+}
+
+void go_sleep_begin(struct parker *p)
+{
+    goroutine_t *g = go_self();
+    if (g == NULL)
+        return;
+    int64_t now = os_monotonic_ns();
+    lock_acquire(&g->sleep_lock);
+    g->sleeping_on = p;
+    g->sleep_count++;
+    g->sleep_since = now;
+    lock_release(&g->sleep_lock);
+}
+
+void go_sleep_end(void)
+{
+    goroutine_t *g = go_self_if_known();
+    if (g == NULL)
+        return;
+    lock_acquire(&g->sleep_lock);
+    g->sleeping_on = NULL;
+    lock_release(&g->sleep_lock);
+}
+
+/* ------------------------------------------------------ dumps */
+
+void go_registry_lock(void)
+{
+    pthread_mutex_lock(&registry_lock);
+}
+
+void go_registry_unlock(void)
+{
+    pthread_mutex_unlock(&registry_lock);
+}
+
+goroutine_t *go_registry_first(void)
+{
+    return registry_head;
+}
+
+static const char *reason_text(wait_reason_t reason)
+{
+    switch (reason) {
+    case WAIT_CHAN_RECV:
+        return "chan receive";
+    case WAIT_CHAN_SEND:
+        return "chan send";
+    case WAIT_SELECT:
+        return "select";
+    case WAIT_SELECT_EMPTY:
+        return "select (no cases)";
+    case WAIT_WAITGROUP:
+        return "waitgroup wait";
+    case WAIT_SEMAPHORE:
+        return "semaphore acquire";
+    case WAIT_SLEEP:   /* never a wait_reason (go_note_wait), so never shown */
+    case WAIT_CONTEXT: /* the same */
+    default:
+        return "running";
+    }
+}
+
+static void dump_record(FILE *out, goroutine_t *g, int64_t now)
+{
+    wait_reason_t reason = atomic_load_explicit(&g->wait_reason, memory_order_acquire);
+    lock_acquire(&g->sleep_lock);
+    bool    asleep = g->sleeping_on != NULL;
+    int64_t since = g->sleep_since;
+    lock_release(&g->sleep_lock);
+
+    fprintf(out, "goroutine %llu [%s", (unsigned long long)g->id, reason_text(reason));
+    if (reason == WAIT_SELECT)
+        fprintf(out, ", %zu cases", atomic_load_explicit(&g->wait_cases, memory_order_relaxed));
+    if (reason != WAIT_NONE && asleep)
+        fprintf(out, ", %.1fs", (double)(now - since) / 1e9);
+    fprintf(out, "]: %s", g->name);
+    if (reason == WAIT_CHAN_RECV || reason == WAIT_CHAN_SEND)
+        fprintf(out, " on chan #%llu (elem %zu bytes, cap %zu)",
+                (unsigned long long)atomic_load_explicit(&g->wait_chan_id, memory_order_relaxed),
+                atomic_load_explicit(&g->wait_elem_size, memory_order_relaxed),
+                atomic_load_explicit(&g->wait_cap, memory_order_relaxed));
+    fputc('\n', out);
+}
+
+size_t go_dump_records(FILE *out, bool include_others)
+{
+    size_t  lines = 0;
+    int64_t now = os_monotonic_ns();
+    pthread_mutex_lock(&registry_lock);
+    goroutine_t *oldest = registry_head;
+    while (oldest && oldest->next)
+        oldest = oldest->next;
+    for (goroutine_t *g = oldest; g; g = g->prev) { /* in order of arrival, like Go's */
+        if (g->started_by_go || include_others) {
+            dump_record(out, g, now);
+            lines++;
+        }
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return lines;
+}
