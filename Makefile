@@ -200,6 +200,7 @@ clean:
 help:
 	@echo "make                 build the core, the lessons and the benchmark (optimised) into build/"
 	@echo "make test            every test in every configuration (installs Criterion if missing)"
+	@echo "make release-tests   build the optimised test binaries (needs Criterion) without running them"
 	@echo "make test-common     the core's tests only"
 	@$(foreach l,$(LESSONS),echo "make test-$(firstword $(subst -, ,$(l)))              tests of $(l)";)
 	@$(foreach l,$(LESSONS),echo "make run-$(firstword $(subst -, ,$(l)))               run ./build/$(l)";)
@@ -213,6 +214,11 @@ help:
 	@echo "make stress          stress programs at full size (stress-ci: CI sizes, release + TSan)"
 	@echo "make soak            a 60 s mixed run whose threads and memory must not grow"
 	@echo "make fuzz            libFuzzer on the core for FUZZ_SECONDS (fuzz-ci: 30 s; needs clang)"
+	@echo "make check-portable  the suite on the POSIX-only path of common/os.c (what macOS and the BSDs take)"
+	@echo "make check-clang     the release build and the suite with clang"
+	@echo "make check-aarch64   lessons and tests cross-built for aarch64, run under qemu-user"
+	@echo "make check-musl      the lessons built with musl-gcc, run with several flags"
+	@echo "make preflight       before a workshop: compiler, build, Criterion, exercise 01; READY or what to install"
 	@echo "make check-layers    fail on an include cycle in common/; print its layers, leaf first"
 	@echo "make check-code-quotes  fail if common/README.md quotes a line of code that is gone"
 	@echo "make check-html      every lesson's timeline page in headless Chromium (needs chromium)"

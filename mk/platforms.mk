@@ -14,7 +14,8 @@
 #   make check-platforms all four
 #   make preflight       before a workshop: can this machine do the exercises?
 #
-# Each configuration is one more NAME in the Makefile's CONFIG_RULES, built
+# Every check runs under each of $(RUNTIMES) (M:N and threads), as make test
+# does. Each configuration is one more NAME in the Makefile's CONFIG_RULES, built
 # into its own folder (build/portable, build/clang, build/aarch64,
 # build/musl), so the checks can run side by side (make -j2 check-portable
 # check-musl). Each check first says what it needs and installs what is
@@ -51,25 +52,30 @@ check-portable:
 	@echo "check-portable: needs what make test needs (Criterion, ...): scripts/install-deps.sh"
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory portable-tests
-	@$(RUN_TESTS) release $(portable_TESTS)
+	@$(call each_runtime,$(RUN_TESTS) release $(portable_TESTS))
 
 check-clang:
 	@echo "check-clang: needs clang and Criterion: scripts/install-deps.sh clang"
 	@scripts/install-deps.sh clang
 	@$(MAKE) --no-print-directory clang clang-tests
-	@$(RUN_TESTS) release $(clang_TESTS)
+	@$(call each_runtime,$(RUN_TESTS) release $(clang_TESTS))
 
 check-aarch64:
 	@echo "check-aarch64: needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user: scripts/install-deps.sh aarch64"
 	@scripts/install-deps.sh aarch64
 	@$(MAKE) --no-print-directory aarch64 aarch64-tests
-	@GOC_RUN_WRAPPER="$(QEMU_AARCH64)" scripts/check-programs.sh $(aarch64_DIR)
-	@GOC_RUN_WRAPPER="$(QEMU_AARCH64)" $(RUN_TESTS) shim $(aarch64_TESTS)
+	@$(call each_runtime,GOC_RUN_WRAPPER="$(QEMU_AARCH64)" scripts/check-programs.sh $(aarch64_DIR))
+	@$(call each_runtime,GOC_RUN_WRAPPER="$(QEMU_AARCH64)" $(RUN_TESTS) shim $(aarch64_TESTS))
 
 check-musl:
 	@echo "check-musl: needs musl-gcc (musl-tools): scripts/install-deps.sh musl"
 	@scripts/install-deps.sh musl
 	@$(MAKE) --no-print-directory $(musl_PROGS)
-	@scripts/check-programs.sh $(musl_DIR)
+	@$(call each_runtime,scripts/check-programs.sh $(musl_DIR))
 
 check-platforms: check-portable check-clang check-aarch64 check-musl
+
+# Before a workshop (WORKSHOP.md): compiler, build, lesson 01, Criterion and
+# the exercise-01 starter's known failures; ends with READY or what to install.
+preflight:
+	@scripts/preflight.sh

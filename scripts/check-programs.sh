@@ -62,5 +62,5 @@ check 0 clean 04-context --task-ms 300 --cancel-after-ms 100 --timeout-ms 100
 check 0 clean 05-pipeline --n 2000 --workers 4 --sink-ms 0
 check 0 clean 05-pipeline --n 100 --take 5 --sink-ms 0 --tee
 
-echo "check-programs $dir: $passed passed, $failed failed"
+echo "check-programs $dir${GOC_RUNTIME:+ ($GOC_RUNTIME runtime)}: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
