@@ -12,30 +12,19 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "common/fault.h"
+
 typedef struct {
     alignas(max_align_t) size_t size;
 } block_header_t;
 
 static atomic_int_fast64_t live_blocks;
 static atomic_int_fast64_t live_bytes;
-static atomic_int_fast64_t fail_countdown = -1; /* -1: never fail */
-
-/* True if this allocation must fail: the countdown reached zero. */
-static int injected_failure(void)
-{
-    int_fast64_t left = atomic_load(&fail_countdown);
-    while (left >= 0) {
-        if (left == 0)
-            return 1;
-        if (atomic_compare_exchange_weak(&fail_countdown, &left, left - 1))
-            return 0;
-    }
-    return 0;
-}
+static fault_countdown_t   allocation_faults = FAULT_COUNTDOWN_OFF;
 
 static void *allocate(size_t size, int zero)
 {
-    if (size > SIZE_MAX - sizeof(block_header_t) || injected_failure()) {
+    if (size > SIZE_MAX - sizeof(block_header_t) || fault_strikes(&allocation_faults)) {
         errno = ENOMEM;
         return NULL;
     }
@@ -86,10 +75,10 @@ int64_t alloc_live_bytes(void)
 
 void alloc_fail_after(int64_t n)
 {
-    atomic_store(&fail_countdown, n < 0 ? 0 : n);
+    fault_arm(&allocation_faults, n);
 }
 
 void alloc_fail_reset(void)
 {
-    atomic_store(&fail_countdown, -1);
+    fault_disarm(&allocation_faults);
 }

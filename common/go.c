@@ -24,6 +24,7 @@
 #include <stdbool.h>
 
 #include "common/alloc.h"
+#include "common/fault.h"
 #include "common/goroutine.h"
 #include "common/os.h"
 #include "common/runtime.h"
@@ -68,29 +69,16 @@ static void goroutine_body(goroutine_t *g)
 
 /* ------------------------------------------------------ go() */
 
-static atomic_int_fast64_t spawn_countdown = -1; /* -1: never fail */
+static fault_countdown_t spawn_faults = FAULT_COUNTDOWN_OFF;
 
 void go_fail_after(int64_t n)
 {
-    atomic_store(&spawn_countdown, n < 0 ? 0 : n);
+    fault_arm(&spawn_faults, n);
 }
 
 void go_fail_reset(void)
 {
-    atomic_store(&spawn_countdown, -1);
-}
-
-/* True if this start must fail: the countdown reached zero. */
-static bool injected_spawn_failure(void)
-{
-    int_fast64_t left = atomic_load(&spawn_countdown);
-    while (left >= 0) {
-        if (left == 0)
-            return true;
-        if (atomic_compare_exchange_weak(&spawn_countdown, &left, left - 1))
-            return false;
-    }
-    return false;
+    fault_disarm(&spawn_faults);
 }
 
 int go_named(const char *name, void (*fn)(void *arg), void *arg)
@@ -109,7 +97,7 @@ int go_named(const char *name, void (*fn)(void *arg), void *arg)
 
     go_registry_add(g); /* before it can run: it may finish at once */
     int rc = EAGAIN;
-    if (!injected_spawn_failure())
+    if (!fault_strikes(&spawn_faults))
         rc = sched_enabled() ? sched_spawn(g, goroutine_body) : spawn_thread(g);
     if (rc != 0) {
         go_registry_remove(g);

@@ -56,6 +56,7 @@
 
 #include "common/alloc.h"
 #include "common/coro.h"
+#include "common/fault.h"
 #include "common/goroutine.h"
 #include "common/lock.h"
 #include "common/os.h"
@@ -108,23 +109,23 @@ typedef struct m {
 } m_t;
 
 static struct {
-    pthread_once_t   once;
-    int              nprocs;
-    p_t             *ps;
-    lock_t           lock; /* the global queue, the idle lists */
-    goroutine_t     *gq_head, *gq_tail;
-    atomic_size_t    gq_len; /* read without the lock as a hint */
-    p_t             *idle_ps;
-    m_t             *idle_ms;
-    atomic_int       npidle;
-    atomic_int       nspinning;
-    atomic_int       nthreads;              /* Ms started */
-    atomic_int       nblocking;             /* Gs inside sched_blocking_begin/end */
-    atomic_int       thread_fail_countdown; /* -1: never fail */
-    atomic_int       barrier;               /* see full_barrier */
-    atomic_int       next_worker_id;
-    struct sigaction previous_segv, previous_bus;
-} sched = {.once = PTHREAD_ONCE_INIT, .thread_fail_countdown = -1};
+    pthread_once_t    once;
+    int               nprocs;
+    p_t              *ps;
+    lock_t            lock; /* the global queue, the idle lists */
+    goroutine_t      *gq_head, *gq_tail;
+    atomic_size_t     gq_len; /* read without the lock as a hint */
+    p_t              *idle_ps;
+    m_t              *idle_ms;
+    atomic_int        npidle;
+    atomic_int        nspinning;
+    atomic_int        nthreads;      /* Ms started */
+    atomic_int        nblocking;     /* Gs inside sched_blocking_begin/end */
+    fault_countdown_t thread_faults; /* go_fail_after's kin, for worker threads */
+    atomic_int        barrier;       /* see full_barrier */
+    atomic_int        next_worker_id;
+    struct sigaction  previous_segv, previous_bus;
+} sched = {.once = PTHREAD_ONCE_INIT, .thread_faults = FAULT_COUNTDOWN_OFF};
 
 static _Thread_local m_t *self_m;
 
@@ -401,26 +402,14 @@ static void pidle_put(p_t *p)
 
 static void *m_main(void *arg);
 
-static bool injected_thread_failure(void)
-{
-    int left = atomic_load(&sched.thread_fail_countdown);
-    while (left >= 0) {
-        if (left == 0)
-            return true;
-        if (atomic_compare_exchange_weak(&sched.thread_fail_countdown, &left, left - 1))
-            return false;
-    }
-    return false;
-}
-
 void sched_thread_fail_after(int n)
 {
-    atomic_store(&sched.thread_fail_countdown, n < 0 ? 0 : n);
+    fault_arm(&sched.thread_faults, n);
 }
 
 void sched_thread_fail_reset(void)
 {
-    atomic_store(&sched.thread_fail_countdown, -1);
+    fault_disarm(&sched.thread_faults);
 }
 
 /* Starts a new M that will run with p (spinning if asked). Its record is
@@ -438,7 +427,8 @@ static int m_start(p_t *p, bool spinning)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t thread;
-    int       rc = injected_thread_failure() ? EAGAIN : pthread_create(&thread, &attr, m_main, m);
+    int       rc =
+        fault_strikes(&sched.thread_faults) ? EAGAIN : pthread_create(&thread, &attr, m_main, m);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         free(m);

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/fault.h"
 #include "common/os.h"
 
 #if defined(__has_include)
@@ -79,10 +80,10 @@ static void leak_roots_remove(gstack_t *s)
  * 32 MiB at most, the price of not going to the kernel. */
 enum { DEFAULT_KB = 64, MIN_KB = 16, MAX_KB = 1048576, CACHE_MAX = 4096 };
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static gstack_t       *cache;
-static size_t          cached;
-static atomic_long     fail_countdown = -1; /* -1: never fail */
+static pthread_mutex_t   cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static gstack_t         *cache;
+static size_t            cached;
+static fault_countdown_t stack_faults = FAULT_COUNTDOWN_OFF;
 
 static size_t page_size(void)
 {
@@ -112,24 +113,12 @@ size_t gstack_size(void)
 
 void gstack_fail_after(long n)
 {
-    atomic_store(&fail_countdown, n < 0 ? 0 : n);
+    fault_arm(&stack_faults, n);
 }
 
 void gstack_fail_reset(void)
 {
-    atomic_store(&fail_countdown, -1);
-}
-
-static bool injected_failure(void)
-{
-    long left = atomic_load(&fail_countdown);
-    while (left >= 0) {
-        if (left == 0)
-            return true;
-        if (atomic_compare_exchange_weak(&fail_countdown, &left, left - 1))
-            return false;
-    }
-    return false;
+    fault_disarm(&stack_faults);
 }
 
 static int map_new(gstack_t *s)
@@ -163,7 +152,7 @@ static void unmap(gstack_t *s)
 
 int gstack_alloc(gstack_t *s)
 {
-    if (injected_failure())
+    if (fault_strikes(&stack_faults))
         return ENOMEM;
     pthread_mutex_lock(&cache_lock);
     gstack_t *reuse = cache;
