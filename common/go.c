@@ -123,7 +123,7 @@ const char *go_runtime(void)
 
 void go_yield(void)
 {
-    if (sched_enabled() && sched_current() != NULL)
+    if (sched_current() != NULL)
         sched_gosched();
     else
         sched_yield(); /* POSIX: let another thread have this core */
@@ -131,14 +131,12 @@ void go_yield(void)
 
 void go_blocking_begin(void)
 {
-    if (sched_enabled())
-        sched_blocking_begin();
+    sched_blocking_begin(); /* a no-op on a thread: only goroutines hold a P */
 }
 
 void go_blocking_end(void)
 {
-    if (sched_enabled())
-        sched_blocking_end();
+    sched_blocking_end();
 }
 
 size_t go_dump(FILE *out)

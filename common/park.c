@@ -53,7 +53,7 @@ static bool spinning_helps(void)
 {
     /* A goroutine never spins: its partner most likely waits in the same
      * worker's run queue, and spinning would only delay it. */
-    if (sched_enabled() && sched_current() != NULL)
+    if (sched_current() != NULL)
         return false;
     static atomic_int cores; /* 0: not yet known */
     int               n = atomic_load_explicit(&cores, memory_order_relaxed);
@@ -97,8 +97,8 @@ static bool commit_park(void *parker)
  * for it. */
 static bool park_goroutine(parker_t *p)
 {
-    goroutine_t *g = sched_enabled() ? sched_current() : NULL;
-    if (g == NULL || sched_in_blocking_call())
+    goroutine_t *g = sched_may_park();
+    if (g == NULL)
         return false;
     /* Published to the unparker by commit_park's state change. */
     atomic_store_explicit(&p->g, g, memory_order_relaxed);

@@ -731,16 +731,16 @@ int sched_worker_id(void)
     return m != NULL && m->curg != NULL ? m->id : -1;
 }
 
-bool sched_in_blocking_call(void)
+goroutine_t *sched_may_park(void)
 {
     goroutine_t *g = sched_current();
-    return g != NULL && g->blocking_depth > 0;
+    return g != NULL && g->blocking_depth == 0 ? g : NULL;
 }
 
 bool sched_park(bool (*commit)(void *arg), void *arg)
 {
-    goroutine_t *g = sched_current();
-    if (g == NULL || g->blocking_depth > 0)
+    goroutine_t *g = sched_may_park();
+    if (g == NULL)
         return false;
     switch_to_loop(g, AFTER_PARK, commit, arg);
     return true;

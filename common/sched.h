@@ -44,7 +44,8 @@ bool sched_enabled(void);
 int sched_spawn(struct goroutine *g, void (*body)(struct goroutine *g));
 
 /* The goroutine running on the calling thread, or NULL on a thread the
- * scheduler did not start. */
+ * scheduler did not start (so always NULL under the thread runtime, which
+ * starts no worker: callers need not ask sched_enabled() first). */
 struct goroutine *sched_current(void);
 
 /* Parks the calling goroutine: it switches to its worker's scheduling
@@ -84,8 +85,11 @@ void sched_blocking_end(void);
  * to draw which worker ran what. */
 int sched_worker_id(void);
 
-/* True while the calling goroutine is inside sched_blocking_begin/end. */
-bool sched_in_blocking_call(void);
+/* The calling goroutine if it may park (switch out and let its worker run
+ * others); NULL on a thread the scheduler did not start, and inside
+ * sched_blocking_begin/end, where it has no P to give back: callers then
+ * wait as a thread. */
+struct goroutine *sched_may_park(void);
 
 /* Worker threads started so far (the core's own threads, which leak checks
  * and the deadlock watchdog leave out of the process's thread count). */

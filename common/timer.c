@@ -90,7 +90,7 @@ static void wake_sleeper(void *parker)
  * entry): the caller then sleeps as a thread. */
 static bool sleep_as_goroutine(int64_t deadline)
 {
-    if (!sched_enabled() || sched_current() == NULL || sched_in_blocking_call())
+    if (sched_may_park() == NULL)
         return false;
     parker_t       parker = {0};
     timer_entry_t *entry = timer_entry_start(deadline, 0, wake_sleeper, &parker);

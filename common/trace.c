@@ -140,7 +140,7 @@ static void goroutine_exited(goroutine_t *g)
  * first use; NULL if out of memory. */
 trace_buf_t *trace_self_buffer(void)
 {
-    goroutine_t *g = sched_enabled() ? sched_current() : NULL;
+    goroutine_t *g = sched_current();
     if (g != NULL && g->trace_buf != NULL)
         return g->trace_buf;
     if (g == NULL && self != NULL)
@@ -208,7 +208,7 @@ void trace_begin_(trace_kind_t kind, const char *fmt, ...)
 /* The caller's buffer if it has one (never makes one). */
 static trace_buf_t *known_buffer(void)
 {
-    goroutine_t *g = sched_enabled() ? sched_current() : NULL;
+    goroutine_t *g = sched_current();
     return g != NULL ? g->trace_buf : self;
 }
 
