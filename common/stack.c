@@ -1,10 +1,17 @@
 /*
  * stack.c - mapping, guarding and caching goroutine stacks.
  *
- * Invariants (under cache_lock): `cache` is a list of `cached` stacks, each
- * still mapped, guarded and registered with valgrind, ready to be reused;
- * never more than CACHE_MAX of them. A stack in use belongs to its
- * goroutine alone.
+ * Two levels, both under stack_lock:
+ *   - The cache: up to CACHE_MAX stacks, ready to be reused at no cost,
+ *     last in first out (the most recently used pages are the warmest).
+ *   - Slabs: one mmap holding up to SLAB_STACKS stacks, each with its guard
+ *     page below it (guarded when the slab is made). A slab hands out its
+ *     fresh stacks in order, then the ones that came back (`returned`). It
+ *     is on the `partial` list while it has one to give, and is unmapped
+ *     as soon as none is out: `out` counts its stacks in use or cached.
+ * A stack handed out at least once is registered with valgrind until its
+ * slab is unmapped. A stack in use belongs to its goroutine alone; the list
+ * node of a cached or returned stack lives in the stack's own top bytes.
  */
 #ifndef _DEFAULT_SOURCE /* a -D on the command line wins */
 #define _DEFAULT_SOURCE /* glibc and musl: MAP_ANONYMOUS */
@@ -12,6 +19,7 @@
 
 #include "common/stack.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -71,18 +79,31 @@ static void leak_roots_remove(gstack_t *s)
 #define MAP_NORESERVE 0
 #endif
 
-/* CACHE_MAX: a new stack costs three system calls (mmap, the guard, munmap
- * when it is dropped) and a page fault on first touch; a cached one costs
- * none. A burst of `go` statements runs ahead of the workers that finish
- * the goroutines, so the cache must hold a burst's worth: bench/README.md
- * measured spawn at 9.2 us per goroutine with 256, 2.7 us with 4096. What
- * it keeps is the pages the goroutines touched, typically one or two: 16 to
- * 32 MiB at most, the price of not going to the kernel. */
+/* CACHE_MAX: a burst of `go` statements runs ahead of the workers that
+ * finish the goroutines, so the cache must hold a burst's worth:
+ * bench/README.md measured spawn at 9.2 us per goroutine with 256, 2.7 us
+ * with 4096. What it keeps is the pages the goroutines touched, typically
+ * one or two: 16 to 32 MiB at most, the price of not going to the kernel.
+ * SLAB_STACKS and SLAB_BYTES: one mmap and one munmap per 64 stacks (a
+ * munmap flushes every core's TLB: bench/README.md measured a third of
+ * goroutines_100k's time in it with one mapping per stack), fewer when
+ * stacks are big, so a slab stays near 4 MiB of address space. */
 enum { DEFAULT_KB = 64, MIN_KB = 16, MAX_KB = 1048576, CACHE_MAX = 4096 };
+enum { SLAB_STACKS = 64, SLAB_BYTES = 4 << 20 };
 
-static pthread_mutex_t   cache_lock = PTHREAD_MUTEX_INITIALIZER;
+typedef struct gstack_slab {
+    struct gstack_slab *prev, *next; /* in `partial` */
+    char               *base;        /* the mapping: count x (guard + stack) */
+    size_t              bytes;
+    unsigned            count, fresh; /* stacks [fresh, count) never handed out */
+    unsigned            out;          /* handed out and not back in the slab */
+    gstack_t           *returned;     /* back in the slab, ready again */
+} slab_t;
+
+static pthread_mutex_t   stack_lock = PTHREAD_MUTEX_INITIALIZER;
 static gstack_t         *cache;
 static size_t            cached;
+static slab_t           *partial;
 static fault_countdown_t stack_faults = FAULT_COUNTDOWN_OFF;
 
 static size_t page_size(void)
@@ -121,54 +142,143 @@ void gstack_fail_reset(void)
     fault_disarm(&stack_faults);
 }
 
-static int map_new(gstack_t *s)
+/* ------------------------------------------------------------- slabs */
+
+static void partial_insert(slab_t *slab)
 {
-    size_t page = page_size(), size = gstack_size();
-    void  *map = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (map == MAP_FAILED)
-        return ENOMEM;
-    if (!os_guard_pages(map, page)) {
-        munmap(map, size + page);
-        return ENOMEM;
-    }
-    s->map = map;
-    s->map_size = size + page;
-    s->lo = (char *)map + page;
-    s->size = size;
-#ifdef STACK_VALGRIND
-    s->valgrind_id = VALGRIND_STACK_REGISTER(s->lo, (char *)s->lo + size);
-#endif
-    return 0;
+    slab->prev = NULL;
+    slab->next = partial;
+    if (partial != NULL)
+        partial->prev = slab;
+    partial = slab;
 }
 
-static void unmap(gstack_t *s)
+static void partial_remove(slab_t *slab)
 {
-#ifdef STACK_VALGRIND
-    VALGRIND_STACK_DEREGISTER(s->valgrind_id);
-#endif
-    munmap(s->map, s->map_size);
+    if (slab->prev != NULL)
+        slab->prev->next = slab->next;
+    else
+        partial = slab->next;
+    if (slab->next != NULL)
+        slab->next->prev = slab->prev;
+    slab->prev = slab->next = NULL;
 }
+
+static bool slab_has_stack(const slab_t *slab)
+{
+    return slab->returned != NULL || slab->fresh < slab->count;
+}
+
+/* Maps a new slab and guards every stack in it; NULL if the system would
+ * not (nothing is then held). Called without stack_lock: it is slow. */
+static slab_t *slab_map(void)
+{
+    size_t   page = page_size(), stride = gstack_size() + page;
+    unsigned count = SLAB_BYTES / stride;
+    count = count < 1 ? 1 : count > SLAB_STACKS ? SLAB_STACKS : count;
+    slab_t *slab = calloc(1, sizeof *slab);
+    if (slab == NULL)
+        return NULL;
+    slab->count = count;
+    slab->bytes = count * stride;
+    void *base = mmap(NULL, slab->bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        free(slab);
+        return NULL;
+    }
+    slab->base = base;
+    for (unsigned i = 0; i < count; i++) {
+        if (!os_guard_pages(slab->base + i * stride, page)) {
+            munmap(base, slab->bytes);
+            free(slab);
+            return NULL;
+        }
+    }
+    return slab;
+}
+
+/* Gives back a slab none of whose stacks is out. Called without
+ * stack_lock: the slab is no longer on any list. */
+static void slab_unmap(slab_t *slab)
+{
+    assert(slab->out == 0);
+#ifdef STACK_VALGRIND
+    for (gstack_t *s = slab->returned; s != NULL; s = s->next)
+        VALGRIND_STACK_DEREGISTER(s->valgrind_id);
+#endif
+    munmap(slab->base, slab->bytes);
+    free(slab);
+}
+
+/* Takes a stack out of slab (which has one) into *s. stack_lock held. */
+static void slab_take(slab_t *slab, gstack_t *s)
+{
+    assert(slab_has_stack(slab));
+    if (slab->returned != NULL) {
+        gstack_t *node = slab->returned;
+        slab->returned = node->next;
+        *s = *node;
+    } else {
+        size_t page = page_size(), size = gstack_size();
+        s->guard = slab->base + slab->fresh++ * (size + page);
+        s->lo = (char *)s->guard + page;
+        s->size = size;
+        s->slab = slab;
+#ifdef STACK_VALGRIND
+        s->valgrind_id = VALGRIND_STACK_REGISTER(s->lo, (char *)s->lo + size);
+#endif
+    }
+    s->next = NULL;
+    slab->out++;
+    if (!slab_has_stack(slab))
+        partial_remove(slab);
+}
+
+/* Puts node (a stack's own list node) back in its slab; returns the slab
+ * if that was its last stack out (the caller unmaps it), else NULL.
+ * stack_lock held. */
+static slab_t *slab_give_back(gstack_t *node)
+{
+    slab_t *slab = node->slab;
+    assert(slab->out > 0);
+    if (!slab_has_stack(slab))
+        partial_insert(slab);
+    node->next = slab->returned;
+    slab->returned = node;
+    if (--slab->out > 0)
+        return NULL;
+    partial_remove(slab);
+    return slab;
+}
+
+/* ------------------------------------------------------------ stacks */
 
 int gstack_alloc(gstack_t *s)
 {
     if (fault_strikes(&stack_faults))
         return ENOMEM;
-    pthread_mutex_lock(&cache_lock);
-    gstack_t *reuse = cache;
-    if (reuse != NULL) {
-        cache = reuse->next;
+    pthread_mutex_lock(&stack_lock);
+    if (cache != NULL) {
+        gstack_t *node = cache;
+        cache = node->next;
         cached--;
+        pthread_mutex_unlock(&stack_lock);
+        *s = *node;
+        s->next = NULL;
+        leak_roots_add(s);
+        return 0;
     }
-    pthread_mutex_unlock(&cache_lock);
-    if (reuse == NULL) {
-        int rc = map_new(s);
-        if (rc == 0)
-            leak_roots_add(s);
-        return rc;
+    if (partial == NULL) {
+        pthread_mutex_unlock(&stack_lock);
+        slab_t *slab = slab_map();
+        if (slab == NULL)
+            return ENOMEM;
+        pthread_mutex_lock(&stack_lock);
+        partial_insert(slab);
     }
-    *s = *reuse; /* the cache entry was stored at the stack's top */
-    s->next = NULL;
+    slab_take(partial, s);
+    pthread_mutex_unlock(&stack_lock);
     leak_roots_add(s);
     return 0;
 }
@@ -181,37 +291,48 @@ void gstack_free(gstack_t *s)
      * the next goroutine on this stack starts with a clean one. */
     __asan_unpoison_memory_region(s->lo, s->size);
 #endif
-    /* The cache keeps its list node in the stack's own top bytes. */
     gstack_t *node = (gstack_t *)((char *)s->lo + s->size - sizeof *node);
     *node = *s;
-    pthread_mutex_lock(&cache_lock);
+    slab_t *empty = NULL;
+    pthread_mutex_lock(&stack_lock);
     if (cached < CACHE_MAX) {
         node->next = cache;
         cache = node;
         cached++;
-        node = NULL;
+    } else {
+        empty = slab_give_back(node);
     }
-    pthread_mutex_unlock(&cache_lock);
-    if (node != NULL)
-        unmap(s);
+    pthread_mutex_unlock(&stack_lock);
+    if (empty != NULL)
+        slab_unmap(empty);
 }
 
 void gstack_trim(void)
 {
-    pthread_mutex_lock(&cache_lock);
+    pthread_mutex_lock(&stack_lock);
     gstack_t *list = cache;
     cache = NULL;
     cached = 0;
-    pthread_mutex_unlock(&cache_lock);
+    slab_t *empty = NULL; /* unmapped after the lock, linked through next */
     while (list != NULL) {
-        gstack_t s = *list;
-        list = s.next;
-        unmap(&s);
+        gstack_t *node = list;
+        list = node->next;
+        slab_t *slab = slab_give_back(node);
+        if (slab != NULL) {
+            slab->next = empty;
+            empty = slab;
+        }
+    }
+    pthread_mutex_unlock(&stack_lock);
+    while (empty != NULL) {
+        slab_t *slab = empty;
+        empty = slab->next;
+        slab_unmap(slab);
     }
 }
 
 bool gstack_in_guard(const gstack_t *s, const void *addr)
 {
-    uintptr_t a = (uintptr_t)addr, guard = (uintptr_t)s->map;
-    return s->map != NULL && a >= guard && a < (uintptr_t)s->lo;
+    uintptr_t a = (uintptr_t)addr, guard = (uintptr_t)s->guard;
+    return s->guard != NULL && a >= guard && a < (uintptr_t)s->lo;
 }
