@@ -24,6 +24,7 @@
 
 #include "05-pipeline/article.h"
 #include "05-pipeline/pipeline.h"
+#include "05-pipeline/report.h"
 #include "common/lesson.h"
 #include "common/trace.h"
 
@@ -44,20 +45,6 @@ static int64_t square_counted(void *arg, int64_t value)
 {
     atomic_fetch_add((atomic_llong *)arg, 1);
     return value * value;
-}
-
-static void describe(const options_t *opt)
-{
-    printf("Pipeline: generate 0..%" PRId64 " -> square", opt->n - 1);
-    if (opt->workers > 1)
-        printf(" (%" PRId64 " goroutines, order not kept)", opt->workers);
-    printf(" -> keep odd -> ");
-    if (opt->sinks == 1)
-        printf("Sink1\n");
-    else if (opt->tee)
-        printf("tee -> Sink1 and Sink2 (broadcast: both get every value)\n");
-    else
-        printf("Sink1 and Sink2 on one channel (they compete for the values)\n");
 }
 
 /* Builds the pipeline and starts the sinks. Returns 0 or the error. */
@@ -89,31 +76,8 @@ static int start(ctx_t *ctx, const options_t *opt, atomic_llong *squared, pipeli
     return rc != 0 ? rc : rc2;
 }
 
-static void report(const options_t *opt, const pipeline_sink_t sinks[2], int64_t squared)
-{
-    for (int i = 0; i < opt->sinks; i++) {
-        const pipeline_sink_t *s = &sinks[i];
-        const char            *why = s->err != 0 ? "stopped by the cancel"
-                                     : (s->take > 0 && s->received == s->take)
-                                         ? "took what it wanted, canceled the pipeline"
-                                         : "input closed";
-        printf("%s finished: %" PRId64 " value%s, %s\n", s->name, s->received,
-               s->received == 1 ? "" : "s", why);
-    }
-    int64_t odd_squares = opt->n / 2; /* i*i is odd exactly when i is */
-    if (opt->sinks == 2 && !opt->tee)
-        printf("Sinks together: %" PRId64 " + %" PRId64 " = %" PRId64 " of the %" PRId64
-               " odd squares; each went to one sink\n",
-               sinks[0].received, sinks[1].received, sinks[0].received + sinks[1].received,
-               odd_squares);
-    else if (opt->tee)
-        printf("Tee: Sink1 got %" PRId64 ", Sink2 got %" PRId64 " of the %" PRId64 " odd squares\n",
-               sinks[0].received, sinks[1].received, odd_squares);
-    printf("Square stage handled %" PRId64 " of %" PRId64 " generated numbers\n", squared, opt->n);
-}
-
-/* The story: builds the pipeline, waits for its sinks, reports. Returns 0
- * or the errno of what could not be started. */
+/* The story: builds the pipeline, waits for its sinks, reports (report.c).
+ * Returns 0 or the errno of what could not be started. */
 static int run(ctx_t *ctx, const options_t *opt)
 {
     atomic_llong    squared = 0;
@@ -125,7 +89,7 @@ static int run(ctx_t *ctx, const options_t *opt)
                                      .visit = print_value};
     waitgroup_t wg;
     waitgroup_init(&wg);
-    describe(opt);
+    report_pipeline(opt->n, opt->workers, (int)opt->sinks, opt->tee);
     int err = start(ctx, opt, &squared, sinks, &wg);
     if (err != 0)
         ctx_cancel(ctx); /* the shutdown signal for whatever did start */
@@ -133,10 +97,8 @@ static int run(ctx_t *ctx, const options_t *opt)
     waitgroup_wait(&wg);
     trace_end();
     waitgroup_destroy(&wg);
-    if (err == 0) {
-        report(opt, sinks, atomic_load(&squared));
-        printf("Pipeline completed.\n");
-    }
+    if (err == 0)
+        report_sinks(sinks, (int)opt->sinks, opt->tee, opt->n, atomic_load(&squared));
     return err;
 }
 
