@@ -7,7 +7,8 @@
  * number of slots in use, so the limit is visible in the output.
  * --weighted adds a big job that needs every slot, to show that a fair
  * (FIFO) semaphore does not starve it; --timeout-ms bounds the waiting with
- * a context; --channel uses the buffered-channel semaphore.
+ * a context; --channel uses the buffered-channel semaphore. The event lines
+ * and the summary are printed by report.c.
  *
  * Tasks that gave up at a deadline are a normal outcome, not an error.
  * --leak runs tasks whose error path keeps its slot instead (article.c).
@@ -18,6 +19,7 @@
 
 #include "03-semaphore/article.h"
 #include "03-semaphore/limiter.h"
+#include "03-semaphore/report.h"
 #include "common/alloc.h"
 #include "common/context.h"
 #include "common/lesson.h"
@@ -28,27 +30,6 @@ typedef struct {
     int64_t timeout_ms; /* 0: no timeout, as in the article */
     bool    weighted, channel;
 } options_t;
-
-static void print_event(void *arg, const limiter_event_t *ev)
-{
-    (void)arg;
-    printf("[%6.3fs] Task %d: ", (double)ev->elapsed_ns / 1e9, ev->task);
-    switch (ev->kind) {
-    case LIMITER_WAITING:
-        printf("waiting for %" PRId64 " slot%s", ev->weight, ev->weight == 1 ? "" : "s");
-        break;
-    case LIMITER_STARTED:
-        printf("start");
-        break;
-    case LIMITER_FINISHED:
-        printf("finish");
-        break;
-    case LIMITER_GAVE_UP:
-        printf("gave up waiting: %s", limiter_reason(ev->err));
-        break;
-    }
-    printf(" (%" PRId64 "/%" PRId64 " slots in use)\n", ev->in_use, ev->limit);
-}
 
 /* The story. Returns 0 or an errno value. */
 static int run(const options_t *opt)
@@ -73,7 +54,7 @@ static int run(const options_t *opt)
         .weights = weights,
         .work = opt->work_ms * TIME_MILLISECOND,
         .ctx = ctx,
-        .on_event = print_event,
+        .on_event = report_event,
     };
     for (int i = 0; i < tasks; i++)
         weights[i] = 1;
@@ -98,10 +79,7 @@ static int run(const options_t *opt)
     limiter_stats_t stats;
     int             err = limiter_run(limiter, &job, &stats);
     if (err == 0)
-        printf("Done in %.2f s: %d of %d tasks finished, %d gave up; at most %" PRId64
-               " of %" PRId64 " slots were in use at once.\n",
-               (double)stats.elapsed_ns / 1e9, stats.started, tasks, stats.gave_up, stats.peak,
-               opt->limit);
+        report_summary(&stats, tasks, opt->limit);
 
     ctx_cancel(ctx);
     ctx_release(ctx);
