@@ -1,13 +1,13 @@
 /*
  * main.c - lesson 02: fan-out / fan-in as a command-line program.
  *
- * A producer numbers the jobs 1..N and sends them on one channel; a group of
- * workers (fan-out) squares them, each worker sending on its own channel; a
- * merger (fan-in) turns those channels into one, which main reads until it is
- * closed. Every sender closes the channel it sends on when it is done, so the
- * loop in main ends by itself: no counting of results, no deadlock. At the
- * end the harness (common/lesson.h) proves that every goroutine returned and
- * every allocation was freed.
+ * A producer (producer.c) numbers the jobs 1..N and sends them on one
+ * channel; a group of workers (fan-out) squares them, each worker sending on
+ * its own channel; a merger (fan-in) turns those channels into one, which
+ * main reads until it is closed. Every sender closes the channel it sends on
+ * when it is done, so the loop in main ends by itself: no counting of
+ * results, no deadlock. At the end the harness (common/lesson.h) proves that
+ * every goroutine returned and every allocation was freed.
  *
  * --leak and --article-bug run the article's program instead (article.c).
  */
@@ -17,57 +17,11 @@
 
 #include "02-fan-in-fan-out/article.h"
 #include "02-fan-in-fan-out/fan.h"
+#include "02-fan-in-fan-out/producer.h"
 #include "common/alloc.h"
-#include "common/go.h"
 #include "common/lesson.h"
 #include "common/timer.h"
 #include "common/trace.h"
-
-/* ------------------------------------------------------------ producer */
-
-typedef struct {
-    ctx_t  *ctx;
-    chan_t *jobs;
-    int64_t count;
-} producer_t;
-
-/* Sends jobs 1..count (seq 0..count-1), then closes the channel: it is the
- * only sender, so it is the one that knows when sending is over. */
-static void produce(void *arg)
-{
-    producer_t *p = arg;
-    for (int64_t job = 1; job <= p->count; job++) {
-        fan_item_t  item = {(uint64_t)(job - 1), job};
-        chan_case_t cases[2] = {chan_case_send(p->jobs, &item),
-                                chan_case_recv(ctx_done(p->ctx), NULL)};
-        trace_wait("send job %" PRId64, job);
-        int chosen = chan_select(cases, 2);
-        trace_end();
-        if (chosen != 0 || cases[0].err != 0)
-            break; /* canceled (or the channel was closed under us) */
-    }
-    chan_close(p->jobs);
-    chan_release(p->jobs);
-    ctx_release(p->ctx);
-    goc_free(p);
-}
-
-static int start_producer(ctx_t *ctx, chan_t *jobs, int64_t count)
-{
-    producer_t *p = goc_malloc(sizeof *p);
-    if (p == NULL)
-        return ENOMEM;
-    *p = (producer_t){ctx_retain(ctx), chan_retain(jobs), count};
-    int err = go_named("producer", produce, p);
-    if (err != 0) {
-        chan_release(p->jobs);
-        ctx_release(p->ctx);
-        goc_free(p);
-    }
-    return err;
-}
-
-/* -------------------------------------------------------------- worker */
 
 /* The work on one job: announce it, "work" for work_ms (giving up if the
  * context is canceled meanwhile), and square it. */
@@ -101,7 +55,7 @@ static int run(int64_t workers, int64_t jobs, int64_t work_ms, bool ordered)
     int        err = ctx && input && outs ? 0 : ENOMEM;
 
     if (err == 0)
-        err = start_producer(ctx, input, jobs);
+        err = producer_start(ctx, input, jobs);
     if (err == 0)
         err = fan_out(ctx, input, (size_t)workers, square_job, &work, outs);
     if (err == 0) {
