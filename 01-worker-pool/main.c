@@ -9,11 +9,11 @@
  * harness (common/lesson.h) proves that nothing is left running or
  * allocated.
  *
- * Why a producer goroutine: submit blocks while the queue is full, and the
- * queue only empties if someone reads results. Submitting everything from
- * the thread that reads results deadlocks as soon as --tasks exceeds what
- * the queue and the results buffer hold together (try --queue 1 with the
- * submit loop moved into main).
+ * Why a producer goroutine (producer.c): submit blocks while the queue is
+ * full, and the queue only empties if someone reads results. Submitting
+ * everything from the thread that reads results deadlocks as soon as
+ * --tasks exceeds what the queue and the results buffer hold together (try
+ * --queue 1 with the submit loop moved into main).
  *
  * --leak and --article-bug run the article's pool instead (article.c).
  */
@@ -23,21 +23,15 @@
 #include <string.h>
 
 #include "01-worker-pool/article.h"
+#include "01-worker-pool/producer.h"
 #include "01-worker-pool/worker_pool.h"
 #include "common/alloc.h"
-#include "common/go.h"
 #include "common/lesson.h"
-#include "common/sync.h"
 #include "common/timer.h"
 #include "common/trace.h"
 
-/* The caller's record for one task: the input the article calls Data, and
- * room for the output its Result carries. */
-struct job {
-    char input[32];
-    char output[64];
-};
-
+/* A task's work, run by a worker: the article "processes" by sleeping. The
+ * input and the output live in the caller's record (struct job). */
 static int process_task(void *env, int worker, const worker_pool_task_t *task)
 {
     const int64_t *work_ms = env;
@@ -47,31 +41,6 @@ static int process_task(void *env, int worker, const worker_pool_task_t *task)
     time_sleep(*work_ms * TIME_MILLISECOND);
     snprintf(job->output, sizeof job->output, "processed %s", job->input);
     return 0;
-}
-
-struct producer {
-    worker_pool_t *pool;
-    struct job    *jobs;
-    int64_t        tasks;
-    int            err; /* the first submit error, read after `done` */
-    waitgroup_t    done;
-};
-
-/* Submits tasks 1..tasks in order, then stops the pool: with no context,
- * the pool finishes everything queued before it closes the results. */
-static void produce(void *arg)
-{
-    struct producer *p = arg;
-    for (int64_t id = 1; id <= p->tasks && p->err == 0; id++) {
-        struct job *job = &p->jobs[id - 1];
-        snprintf(job->input, sizeof job->input, "Task-%" PRId64 "-Data", id);
-        worker_pool_task_t task = {.id = id, .data = job};
-        trace_wait("submit task %" PRId64, id);
-        p->err = worker_pool_submit(p->pool, &task);
-        trace_end();
-    }
-    worker_pool_stop(p->pool, NULL);
-    waitgroup_done(&p->done);
 }
 
 /* Prints every result until the pool closes the channel. Returns how many
@@ -100,32 +69,28 @@ static int64_t print_results(worker_pool_t *pool, int *err)
 /* The story. Returns 0 if every task completed, else the first error. */
 static int run(int64_t workers, int64_t tasks, int64_t queue, int64_t *work_ms)
 {
-    struct producer producer = {.tasks = tasks};
-    producer.jobs = goc_calloc((size_t)tasks, sizeof producer.jobs[0]);
-    producer.pool =
-        producer.jobs ? worker_pool_new((int)workers, (size_t)queue, process_task, work_ms) : NULL;
-    if (producer.pool == NULL) {
-        goc_free(producer.jobs);
+    struct job    *jobs = goc_calloc((size_t)tasks, sizeof jobs[0]);
+    worker_pool_t *pool =
+        jobs ? worker_pool_new((int)workers, (size_t)queue, process_task, work_ms) : NULL;
+    if (pool == NULL) {
+        goc_free(jobs);
         return errno ? errno : ENOMEM;
     }
 
-    int64_t completed = 0;
-    int     err = 0;
-    waitgroup_init(&producer.done);
-    waitgroup_add(&producer.done, 1);
-    err = go_named("producer", produce, &producer);
-    if (err != 0) /* nobody will stop the pool: worker_pool_free takes its emergency exit */
-        waitgroup_done(&producer.done);
+    int64_t     completed = 0;
+    int         err = 0;
+    producer_t *producer = producer_start(pool, jobs, tasks);
+    if (producer == NULL) /* nobody will stop the pool: worker_pool_free takes its emergency exit */
+        err = errno;
     else
-        completed = print_results(producer.pool, &err);
-    waitgroup_wait(&producer.done);
-    waitgroup_destroy(&producer.done);
-    worker_pool_free(producer.pool);
-    goc_free(producer.jobs);
+        completed = print_results(pool, &err);
+    int submit_err = producer_wait(producer);
+    worker_pool_free(pool);
+    goc_free(jobs);
 
     if (completed != tasks) {
         printf("%" PRId64 " of %" PRId64 " tasks completed.\n", completed, tasks);
-        return err ? err : producer.err ? producer.err : EIO;
+        return err ? err : submit_err ? submit_err : EIO;
     }
     printf("All tasks completed.\n");
     return 0;

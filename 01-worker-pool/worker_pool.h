@@ -26,8 +26,9 @@
  * reading stalls the workers, then the dispatcher, then worker_pool_submit:
  * that is backpressure, and it is deliberate. It also means the goroutine
  * that submits many tasks must not be the only one reading results unless
- * it interleaves the two (lesson 01's main.c submits from a "producer"
- * goroutine). worker_pool_stop never waits, so it cannot deadlock.
+ * it interleaves the two (lesson 01's program submits from a "producer"
+ * goroutine, producer.c). worker_pool_stop never waits, so it cannot
+ * deadlock.
  *
  * Ownership: the pool never owns what a task's data pointer points to; it
  * carries the pointer to the task function and back in the task's result,
