@@ -2,7 +2,7 @@
  * article.c - lesson 04: two classic context mistakes, kept on purpose for
  * --leak, so that the leak check at exit can name what they leave behind.
  * Compare them with long_running_task in task.c (one chan_release on every
- * way out) and with main.c (every ctx_with_* has its ctx_cancel).
+ * way out) and with examples.c (every ctx_with_* has its ctx_cancel).
  */
 #include "04-context/article.h"
 

@@ -1,7 +1,7 @@
 /*
  * article.h - lesson 04: two classic context mistakes, kept on purpose for
- * --leak (see article.c; compare it with task.c and main.c, which cancel
- * every context they make and release every timer).
+ * --leak (see article.c; compare it with task.c and examples.c, which
+ * cancel every context they make and release every timer).
  */
 #ifndef ARTICLE_04_H
 #define ARTICLE_04_H

@@ -1,7 +1,7 @@
 /*
  * task.h - lesson 04: work that stops when its context says so.
  *
- * Two pieces, both driven by the tests and by main.c:
+ * Two pieces, both driven by the tests and by the program (examples.c):
  *
  *   long_running_task()  one unit of work that takes `duration`, unless its
  *                        context becomes done first (canceled by hand, or a
