@@ -79,23 +79,16 @@ Test(producer_01, that_cannot_start_leaves_nothing_behind, .timeout = 20)
     size_t  running = go_count();
     int64_t live = alloc_live();
 
-    alloc_fail_after(0);
-    errno = 0;
-    producer_t *producer = producer_start(pool, jobs, TASKS);
-    int         err = errno;
-    alloc_fail_reset();
-    cr_assert_null(producer);
-    cr_assert_eq(err, ENOMEM, "errno %d", err);
-    support_wait_quiet(running, live);
-
-    go_fail_after(0);
-    errno = 0;
-    producer = producer_start(pool, jobs, TASKS);
-    err = errno;
-    go_fail_reset();
-    cr_assert_null(producer);
-    cr_assert_eq(err, EAGAIN, "errno %d", err);
-    support_wait_quiet(running, live);
+    for (int fault = 0; fault < 2; fault++) { /* no memory, then no thread */
+        fault ? go_fail_after(0) : alloc_fail_after(0);
+        errno = 0;
+        producer_t *producer = producer_start(pool, jobs, TASKS);
+        int         err = errno;
+        fault ? go_fail_reset() : alloc_fail_reset();
+        cr_assert_null(producer);
+        cr_assert_eq(err, fault ? EAGAIN : ENOMEM, "errno %d", err);
+        support_wait_quiet(running, live);
+    }
     cr_assert_eq(producer_wait(NULL), 0);
 
     /* Nothing was submitted or stopped: the pool is still the caller's. */

@@ -65,17 +65,13 @@ Test(producer_02, that_cannot_start_leaves_nothing_behind, .timeout = 20)
     size_t  running = go_count();
     int64_t live = alloc_live();
 
-    alloc_fail_after(0);
-    int err = producer_start(ctx, jobs, JOBS);
-    alloc_fail_reset();
-    cr_assert_eq(err, ENOMEM, "%d", err);
-    support_wait_quiet(running, live);
-
-    go_fail_after(0);
-    err = producer_start(ctx, jobs, JOBS);
-    go_fail_reset();
-    cr_assert_eq(err, EAGAIN, "%d", err);
-    support_wait_quiet(running, live);
+    for (int fault = 0; fault < 2; fault++) { /* no memory, then no thread */
+        fault ? go_fail_after(0) : alloc_fail_after(0);
+        int err = producer_start(ctx, jobs, JOBS);
+        fault ? go_fail_reset() : alloc_fail_reset();
+        cr_assert_eq(err, fault ? EAGAIN : ENOMEM, "%d", err);
+        support_wait_quiet(running, live);
+    }
 
     fan_item_t item = {0, 7};
     cr_assert_eq(chan_try_send(jobs, &item), 0, "the channel is still open, and empty");
