@@ -9,14 +9,20 @@
  *     the goroutine the runtime says it runs (go_set_current), else `self`,
  *     its own record as a thread the core met (registered on demand, left
  *     at the thread's exit by a pthread key destructor);
- *   - a record's wait fields are written only by its owner; the dumps and
- *     the watchdog read them as atomics, and its sleep fields under its
- *     sleep_lock.
+ *   - a record's wait and sleep fields are written only by its owner; the
+ *     dumps and the watchdog read them as atomics;
+ *   - the parker a record sleeps on stays valid while a reader has it
+ *     pinned. A Dekker handshake, both sides sequentially consistent: the
+ *     owner clears sleeping_on, then waits while sleep_pins != 0; a reader
+ *     raises sleep_pins, then reads sleeping_on. One of them sees the
+ *     other's store, so either the reader sees NULL or the owner waits.
+ *     (It replaced a lock taken twice on every park: bench/README.md.)
  * Nothing here calls a layer above: no scheduler, no timer, no parker.
  */
 #include "common/goroutine.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,12 +191,12 @@ void go_sleep_begin(struct parker *p)
         return;
     /* Dumps print the time asleep in tenths of a second: the last tick's
      * time will do, and this runs on every park (bench/README.md). */
-    int64_t now = os_monotonic_coarse_ns();
-    lock_acquire(&g->sleep_lock);
-    g->sleeping_on = p;
-    g->sleep_count++;
-    g->sleep_since = now;
-    lock_release(&g->sleep_lock);
+    int64_t  now = os_monotonic_coarse_ns();
+    uint64_t count = atomic_load_explicit(&g->sleep_count, memory_order_relaxed);
+    atomic_store_explicit(&g->sleep_count, count + 1, memory_order_relaxed);
+    atomic_store_explicit(&g->sleep_since, now, memory_order_relaxed);
+    /* Release: a reader that sees p sees the count and time above. */
+    atomic_store_explicit(&g->sleeping_on, p, memory_order_release);
 }
 
 void go_sleep_end(void)
@@ -198,9 +204,28 @@ void go_sleep_end(void)
     goroutine_t *g = go_self_if_known();
     if (g == NULL)
         return;
-    lock_acquire(&g->sleep_lock);
-    g->sleeping_on = NULL;
-    lock_release(&g->sleep_lock);
+    atomic_store_explicit(&g->sleeping_on, NULL, memory_order_seq_cst);
+    /* A reader pinned the parker before it could see NULL: it is looking
+     * inside it right now, for a few instructions. */
+    for (int spins = 0; atomic_load_explicit(&g->sleep_pins, memory_order_seq_cst) != 0; spins++) {
+        if (spins < 100)
+            cpu_relax();
+        else
+            sched_yield(); /* the reader's thread may be waiting for a core */
+    }
+}
+
+struct parker *go_sleep_pin(goroutine_t *g, uint64_t *sleeps)
+{
+    atomic_fetch_add_explicit(&g->sleep_pins, 1, memory_order_seq_cst);
+    struct parker *p = atomic_load_explicit(&g->sleeping_on, memory_order_seq_cst);
+    *sleeps = atomic_load_explicit(&g->sleep_count, memory_order_relaxed);
+    return p;
+}
+
+void go_sleep_unpin(goroutine_t *g)
+{
+    atomic_fetch_sub_explicit(&g->sleep_pins, 1, memory_order_release);
 }
 
 /* ------------------------------------------------------ dumps */
@@ -245,10 +270,8 @@ static const char *reason_text(wait_reason_t reason)
 static void dump_record(FILE *out, goroutine_t *g, int64_t now)
 {
     wait_reason_t reason = atomic_load_explicit(&g->wait_reason, memory_order_acquire);
-    lock_acquire(&g->sleep_lock);
-    bool    asleep = g->sleeping_on != NULL;
-    int64_t since = g->sleep_since;
-    lock_release(&g->sleep_lock);
+    bool          asleep = atomic_load_explicit(&g->sleeping_on, memory_order_acquire) != NULL;
+    int64_t       since = atomic_load_explicit(&g->sleep_since, memory_order_relaxed);
 
     fprintf(out, "goroutine %llu [%s", (unsigned long long)g->id, reason_text(reason));
     if (reason == WAIT_SELECT)

@@ -71,11 +71,13 @@ typedef struct goroutine {
     wait_reason_t last_wait;
 
     /* Asleep on a parker (a thread in the kernel, a goroutine switched
-     * out): under sleep_lock. */
-    lock_t         sleep_lock;
-    struct parker *sleeping_on;
-    uint64_t       sleep_count; /* times it has gone to sleep */
-    int64_t        sleep_since; /* os_monotonic_ns() */
+     * out). Written by the owner alone, on every park, so with no lock:
+     * readers load them as atomics, and the watchdog, which reads the
+     * parker itself, pins it first (go_sleep_pin). */
+    _Atomic(struct parker *) sleeping_on;
+    atomic_uint_fast64_t     sleep_count; /* times it has gone to sleep */
+    atomic_int_fast64_t      sleep_since; /* os_monotonic_coarse_ns() */
+    atomic_int               sleep_pins;  /* readers of *sleeping_on right now */
 
     /* The watchdog's notes from its previous scan (watchdog only). */
     uint64_t seen_sleep_count;
@@ -142,9 +144,19 @@ void go_wait_end(void);
 void go_note_wait(wait_reason_t reason);
 
 /* Called by the parker around a sleep on p (in the kernel, or switched
- * out). */
+ * out). go_sleep_end returns only once no reader has p pinned, so p may
+ * go out of scope right after it. */
 void go_sleep_begin(struct parker *p);
 void go_sleep_end(void);
+
+/* For a reader on another thread that must look inside the parker g
+ * sleeps on (the watchdog asks whether anyone has woken it): returns that
+ * parker, or NULL if g is awake, and the times g has gone to sleep in
+ * *sleeps. A non-NULL parker stays valid until go_sleep_unpin(g), which
+ * must follow soon: g cannot finish waking until then. Call with the
+ * registry locked, so that g itself stays. */
+struct parker *go_sleep_pin(goroutine_t *g, uint64_t *sleeps);
+void           go_sleep_unpin(goroutine_t *g);
 
 /* Iterating over every record: hold the lock while reading the list. */
 void         go_registry_lock(void);

@@ -34,6 +34,10 @@ enum { SPIN_PAUSES = 200, SPIN_YIELDS = 4, SPIN_STEP_MAX = 32 };
 
 static bool take_token(parker_t *p)
 {
+    /* A plain look first: a failed compare-and-swap costs as much as one
+     * that works, and most looks find no token. */
+    if (atomic_load_explicit(&p->state, memory_order_relaxed) != PARK_NOTIFIED)
+        return false;
     int expected = PARK_NOTIFIED;
     return atomic_compare_exchange_strong_explicit(&p->state, &expected, PARK_EMPTY,
                                                    memory_order_acquire, memory_order_relaxed);
@@ -115,8 +119,7 @@ void parker_park(parker_t *p)
         return;
     if (spinning_helps()) {
         for (int i = 0; i < SPIN_PAUSES; i++) {
-            if (atomic_load_explicit(&p->state, memory_order_relaxed) == PARK_NOTIFIED &&
-                take_token(p))
+            if (take_token(p))
                 return;
             cpu_relax();
         }

@@ -71,10 +71,9 @@ size_t runtime_dump(FILE *out)
  * times it has gone to sleep (it changes only while g is awake). */
 static bool is_asleep(goroutine_t *g, uint64_t *sleeps)
 {
-    lock_acquire(&g->sleep_lock);
-    bool asleep = g->sleeping_on != NULL && parker_is_sleeping(g->sleeping_on);
-    *sleeps = g->sleep_count;
-    lock_release(&g->sleep_lock);
+    parker_t *p = go_sleep_pin(g, sleeps);
+    bool      asleep = p != NULL && parker_is_sleeping(p);
+    go_sleep_unpin(g);
     return asleep;
 }
 

@@ -6,9 +6,13 @@
  * status and what it printed.
  */
 #include <criterion/criterion.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/goroutine.h"
+#include "common/park.h"
 #include "common/timer.h"
 #include "tests/support/support.h"
 
@@ -192,3 +196,59 @@ Test(runtime, the_watchdog_adds_no_thread_beyond_the_timer_thread, .timeout = 30
     support_end();
 }
 #endif
+
+/* ------------------------------------- what the watchdog reads, safely */
+
+/* A thread that sleeps once on its parker, says it is back, and stays
+ * (its record with it) until it may exit. */
+typedef struct {
+    parker_t               parker;
+    _Atomic(goroutine_t *) record;
+    atomic_bool            back, may_exit;
+} pinned_sleeper_t;
+
+static void sleep_then_come_back(void *arg)
+{
+    pinned_sleeper_t *s = arg;
+    atomic_store(&s->record, go_self());
+    parker_park(&s->parker);
+    atomic_store(&s->back, true);
+    while (!atomic_load(&s->may_exit))
+        sched_yield();
+}
+
+/* The watchdog looks inside the parker a record sleeps on; a sleeper woken
+ * meanwhile must not leave (its parker may be on its stack) until the
+ * watchdog lets go. */
+Test(runtime, a_pinned_parker_outlives_its_wake_up, .timeout = 30)
+{
+    static pinned_sleeper_t s; /* zeroed: the parker is empty */
+    cr_assert_eq(support_start_thread(sleep_then_come_back, &s), 0);
+    goroutine_t *g;
+    while ((g = atomic_load(&s.record)) == NULL)
+        sched_yield();
+    uint64_t       sleeps;
+    struct parker *p;
+    while ((p = go_sleep_pin(g, &sleeps)) == NULL) { /* not asleep yet */
+        go_sleep_unpin(g);
+        sched_yield();
+    }
+    cr_assert_eq(p, &s.parker, "the pin names the parker the thread sleeps on");
+    cr_assert_geq(sleeps, 1);
+    parker_unpark(&s.parker);
+    /* Woken: it takes its token (the parker empties), then must wait. */
+    while (atomic_load(&s.parker.state) != PARK_EMPTY)
+        sched_yield();
+    int64_t until = time_now() + 50 * 1000 * 1000LL;
+    while (time_now() < until)
+        cr_assert_not(atomic_load(&s.back), "the sleeper left while its parker was pinned");
+    go_sleep_unpin(g);
+    while (!atomic_load(&s.back))
+        sched_yield(); /* the test's timeout bounds this */
+
+    uint64_t again;
+    cr_assert_null(go_sleep_pin(g, &again), "awake: nothing to pin");
+    go_sleep_unpin(g);
+    cr_assert_eq(again, sleeps);
+    atomic_store(&s.may_exit, true);
+}

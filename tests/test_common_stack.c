@@ -69,7 +69,7 @@ Test(stack, every_stack_is_whole_guarded_and_apart)
         cr_assert(gstack_in_guard(&s[i], (char *)s[i].lo - 1));
         cr_assert_not(gstack_in_guard(&s[i], s[i].lo));
         for (int j = 0; j < i; j++) {
-            char *a = s[i].guard, *b = s[j].guard;
+            char  *a = s[i].guard, *b = s[j].guard;
             size_t span = page() + gstack_size();
             cr_assert(a + span <= b || b + span <= a, "stacks %d and %d overlap", i, j);
         }
@@ -81,7 +81,7 @@ Test(stack, every_stack_is_whole_guarded_and_apart)
 Test(stack, stacks_are_carved_from_a_few_mappings)
 {
     static gstack_t s[N];
-    int before = mapping_count();
+    int             before = mapping_count();
     take(s, N);
     int added = mapping_count() - before;
     /* One mapping per slab of up to 64 (neighbours may even merge), where
