@@ -7,8 +7,9 @@
  *   - Slabs: one mmap holding up to SLAB_STACKS stacks, each with its guard
  *     page below it (guarded when the slab is made). A slab hands out its
  *     fresh stacks in order, then the ones that came back (`returned`). It
- *     is on the `partial` list while it has one to give, and is unmapped
- *     as soon as none is out: `out` counts its stacks in use or cached.
+ *     is on the `partial` list while it has one to give, on `full` while
+ *     not, and is unmapped as soon as none is out: `out` counts its stacks
+ *     in use or cached.
  * A stack handed out at least once is registered with valgrind until its
  * slab is unmapped. A stack in use belongs to its goroutine alone; the list
  * node of a cached or returned stack lives in the stack's own top bytes.
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "common/fault.h"
+#include "common/lock.h"
 #include "common/os.h"
 
 #if defined(__has_include)
@@ -92,7 +94,7 @@ enum { DEFAULT_KB = 64, MIN_KB = 16, MAX_KB = 1048576, CACHE_MAX = 4096 };
 enum { SLAB_STACKS = 64, SLAB_BYTES = 4 << 20 };
 
 typedef struct gstack_slab {
-    struct gstack_slab *prev, *next; /* in `partial` */
+    struct gstack_slab *prev, *next; /* in `partial` or `full` */
     char               *base;        /* the mapping: count x (guard + stack) */
     size_t              bytes;
     unsigned            count, fresh; /* stacks [fresh, count) never handed out */
@@ -100,10 +102,11 @@ typedef struct gstack_slab {
     gstack_t           *returned;     /* back in the slab, ready again */
 } slab_t;
 
-static pthread_mutex_t   stack_lock = PTHREAD_MUTEX_INITIALIZER;
+static lock_t            stack_lock; /* zeroed: unlocked */
 static gstack_t         *cache;
 static size_t            cached;
-static slab_t           *partial;
+static slab_t           *partial; /* slabs with a stack to give */
+static slab_t           *full;    /* the others: kept listed, so leak checkers see them */
 static fault_countdown_t stack_faults = FAULT_COUNTDOWN_OFF;
 
 static size_t page_size(void)
@@ -144,21 +147,21 @@ void gstack_fail_reset(void)
 
 /* ------------------------------------------------------------- slabs */
 
-static void partial_insert(slab_t *slab)
+static void list_insert(slab_t **list, slab_t *slab)
 {
     slab->prev = NULL;
-    slab->next = partial;
-    if (partial != NULL)
-        partial->prev = slab;
-    partial = slab;
+    slab->next = *list;
+    if (*list != NULL)
+        (*list)->prev = slab;
+    *list = slab;
 }
 
-static void partial_remove(slab_t *slab)
+static void list_remove(slab_t **list, slab_t *slab)
 {
     if (slab->prev != NULL)
         slab->prev->next = slab->next;
     else
-        partial = slab->next;
+        *list = slab->next;
     if (slab->next != NULL)
         slab->next->prev = slab->prev;
     slab->prev = slab->next = NULL;
@@ -231,8 +234,10 @@ static void slab_take(slab_t *slab, gstack_t *s)
     }
     s->next = NULL;
     slab->out++;
-    if (!slab_has_stack(slab))
-        partial_remove(slab);
+    if (!slab_has_stack(slab)) {
+        list_remove(&partial, slab);
+        list_insert(&full, slab);
+    }
 }
 
 /* Puts node (a stack's own list node) back in its slab; returns the slab
@@ -242,13 +247,15 @@ static slab_t *slab_give_back(gstack_t *node)
 {
     slab_t *slab = node->slab;
     assert(slab->out > 0);
-    if (!slab_has_stack(slab))
-        partial_insert(slab);
+    if (!slab_has_stack(slab)) {
+        list_remove(&full, slab);
+        list_insert(&partial, slab);
+    }
     node->next = slab->returned;
     slab->returned = node;
     if (--slab->out > 0)
         return NULL;
-    partial_remove(slab);
+    list_remove(&partial, slab);
     return slab;
 }
 
@@ -258,27 +265,27 @@ int gstack_alloc(gstack_t *s)
 {
     if (fault_strikes(&stack_faults))
         return ENOMEM;
-    pthread_mutex_lock(&stack_lock);
+    lock_acquire(&stack_lock);
     if (cache != NULL) {
         gstack_t *node = cache;
         cache = node->next;
         cached--;
-        pthread_mutex_unlock(&stack_lock);
+        lock_release(&stack_lock);
         *s = *node;
         s->next = NULL;
         leak_roots_add(s);
         return 0;
     }
     if (partial == NULL) {
-        pthread_mutex_unlock(&stack_lock);
+        lock_release(&stack_lock);
         slab_t *slab = slab_map();
         if (slab == NULL)
             return ENOMEM;
-        pthread_mutex_lock(&stack_lock);
-        partial_insert(slab);
+        lock_acquire(&stack_lock);
+        list_insert(&partial, slab);
     }
     slab_take(partial, s);
-    pthread_mutex_unlock(&stack_lock);
+    lock_release(&stack_lock);
     leak_roots_add(s);
     return 0;
 }
@@ -294,7 +301,7 @@ void gstack_free(gstack_t *s)
     gstack_t *node = (gstack_t *)((char *)s->lo + s->size - sizeof *node);
     *node = *s;
     slab_t *empty = NULL;
-    pthread_mutex_lock(&stack_lock);
+    lock_acquire(&stack_lock);
     if (cached < CACHE_MAX) {
         node->next = cache;
         cache = node;
@@ -302,14 +309,14 @@ void gstack_free(gstack_t *s)
     } else {
         empty = slab_give_back(node);
     }
-    pthread_mutex_unlock(&stack_lock);
+    lock_release(&stack_lock);
     if (empty != NULL)
         slab_unmap(empty);
 }
 
 void gstack_trim(void)
 {
-    pthread_mutex_lock(&stack_lock);
+    lock_acquire(&stack_lock);
     gstack_t *list = cache;
     cache = NULL;
     cached = 0;
@@ -323,7 +330,7 @@ void gstack_trim(void)
             empty = slab;
         }
     }
-    pthread_mutex_unlock(&stack_lock);
+    lock_release(&stack_lock);
     while (empty != NULL) {
         slab_t *slab = empty;
         empty = slab->next;
