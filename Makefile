@@ -47,8 +47,9 @@ TEST_SRC    := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC   := $(sort $(wildcard bench/*.c))
 TEST_PROG_SRC := $(sort $(wildcard tests/programs/*.c))
 
-# A lesson's module: every .c in its folder but main.c and article.c (tests
-# link it). article.c is the article's program with its bugs kept on
+# A lesson's code under test: every .c in its folder but main.c and
+# article.c (tests link it): the pattern module, and the program's own
+# parts main.c calls (a producer, a report, 04's examples). article.c is the article's program with its bugs kept on
 # purpose, for the demos of main.c: no test certifies it, and no exercise
 # replaces it.
 module_src = $(filter-out $(1)/main.c $(1)/article.c,$(wildcard $(1)/*.c))
