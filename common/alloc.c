@@ -82,3 +82,8 @@ void alloc_fail_reset(void)
 {
     fault_disarm(&allocation_faults);
 }
+
+bool alloc_injected_failure(void)
+{
+    return fault_strikes(&allocation_faults);
+}

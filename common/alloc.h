@@ -10,6 +10,7 @@
 #ifndef COMMON_ALLOC_H
 #define COMMON_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,5 +34,12 @@ int64_t alloc_live_bytes(void);
  * fails). Process-wide and thread-safe. */
 void alloc_fail_after(int64_t n);
 void alloc_fail_reset(void);
+
+/* For the core's own pools (goroutine records kept for reuse, gpool.h):
+ * true if this allocation must fail by fault injection, exactly as
+ * goc_malloc would have failed in its place (it takes one step of the
+ * countdown). Pooled memory is not counted in alloc_live: the pool owns
+ * it, as the stack cache owns its stacks. */
+bool alloc_injected_failure(void);
 
 #endif

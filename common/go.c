@@ -87,7 +87,10 @@ int go_named(const char *name, void (*fn)(void *arg), void *arg)
         return EINVAL;
     go_self();                /* the caller is a thread that uses the core */
     runtime_watchdog_start(); /* once: the first goroutine brings the watchdog */
-    goroutine_t *g = goc_calloc(1, sizeof *g);
+    /* Under M:N the scheduler keeps finished goroutines' records, stacks
+     * included, for reuse (gpool.h); a thread's record is plain memory. */
+    bool         mn = sched_enabled();
+    goroutine_t *g = mn ? sched_new_g() : goc_calloc(1, sizeof *g);
     if (g == NULL)
         return ENOMEM;
     g->started_by_go = true;
@@ -98,10 +101,13 @@ int go_named(const char *name, void (*fn)(void *arg), void *arg)
     go_registry_add(g); /* before it can run: it may finish at once */
     int rc = EAGAIN;
     if (!fault_strikes(&spawn_faults))
-        rc = sched_enabled() ? sched_spawn(g, goroutine_body) : spawn_thread(g);
+        rc = mn ? sched_spawn(g, goroutine_body) : spawn_thread(g);
     if (rc != 0) {
         go_registry_remove(g);
-        goc_free(g);
+        if (mn)
+            sched_drop(g);
+        else
+            goc_free(g);
     }
     return rc;
 }

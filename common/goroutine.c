@@ -28,7 +28,7 @@
 
 #include "common/os.h"
 
-static pthread_mutex_t            registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static lock_t                     registry_lock; /* zeroed: unlocked */
 static goroutine_t               *registry_head;
 static atomic_size_t              running;
 static uint64_t                   next_id = 2; /* 1 is the main thread */
@@ -50,14 +50,14 @@ static void link_record(goroutine_t *g, uint64_t id)
 
 void go_registry_add(goroutine_t *g)
 {
-    pthread_mutex_lock(&registry_lock);
+    lock_acquire(&registry_lock);
     link_record(g, next_id++);
-    pthread_mutex_unlock(&registry_lock);
+    lock_release(&registry_lock);
 }
 
 void go_registry_remove(goroutine_t *g)
 {
-    pthread_mutex_lock(&registry_lock);
+    lock_acquire(&registry_lock);
     if (g->prev)
         g->prev->next = g->next;
     else
@@ -66,7 +66,7 @@ void go_registry_remove(goroutine_t *g)
         g->next->prev = g->prev;
     if (g->started_by_go)
         atomic_fetch_sub(&running, 1);
-    pthread_mutex_unlock(&registry_lock);
+    lock_release(&registry_lock);
 }
 
 size_t go_running(void)
@@ -120,9 +120,9 @@ goroutine_t *go_self(void)
     pthread_once(&exit_key_once, make_exit_key);
     if (!is_main) /* the main thread's record lives as long as the process */
         pthread_setspecific(exit_key, g);
-    pthread_mutex_lock(&registry_lock);
+    lock_acquire(&registry_lock);
     link_record(g, is_main ? 1 : next_id++);
-    pthread_mutex_unlock(&registry_lock);
+    lock_release(&registry_lock);
     self = g;
     return g;
 }
@@ -232,12 +232,12 @@ void go_sleep_unpin(goroutine_t *g)
 
 void go_registry_lock(void)
 {
-    pthread_mutex_lock(&registry_lock);
+    lock_acquire(&registry_lock);
 }
 
 void go_registry_unlock(void)
 {
-    pthread_mutex_unlock(&registry_lock);
+    lock_release(&registry_lock);
 }
 
 goroutine_t *go_registry_first(void)
@@ -291,7 +291,7 @@ size_t go_dump_records(FILE *out, bool include_others)
 {
     size_t  lines = 0;
     int64_t now = os_monotonic_ns();
-    pthread_mutex_lock(&registry_lock);
+    lock_acquire(&registry_lock);
     goroutine_t *oldest = registry_head;
     while (oldest && oldest->next)
         oldest = oldest->next;
@@ -301,6 +301,6 @@ size_t go_dump_records(FILE *out, bool include_others)
             lines++;
         }
     }
-    pthread_mutex_unlock(&registry_lock);
+    lock_release(&registry_lock);
     return lines;
 }

@@ -58,6 +58,7 @@
 #include "common/coro.h"
 #include "common/fault.h"
 #include "common/goroutine.h"
+#include "common/gpool.h"
 #include "common/lock.h"
 #include "common/os.h"
 #include "common/stack.h"
@@ -144,6 +145,13 @@ static void full_barrier(void)
 __attribute__((noinline)) static m_t *current_m(void)
 {
     return self_m;
+}
+
+/* Which of gpool's per-P lists m may use: its P's, or none (-1) off a
+ * worker or without a P (inside a blocking call). */
+static int pool_slot(const m_t *m)
+{
+    return m != NULL && m->p != NULL ? m->p->id : -1;
 }
 
 /* ------------------------------------------------------------ setup */
@@ -650,8 +658,7 @@ static void after_switch(m_t *m, goroutine_t *g)
         break;
     case AFTER_EXIT:
         coro_destroy(&g->coro);
-        gstack_free(&g->stack);
-        goc_free(g);
+        gpool_put(pool_slot(m), g);
         break;
     case AFTER_LOSE_P: /* back from a blocking call with no P free */
         globq_put(g);
@@ -904,16 +911,23 @@ static void *m_main(void *arg)
     return NULL;
 }
 
+goroutine_t *sched_new_g(void)
+{
+    ensure_setup();
+    return gpool_get(pool_slot(current_m()));
+}
+
+void sched_drop(goroutine_t *g)
+{
+    gpool_put(pool_slot(current_m()), g);
+}
+
 int sched_spawn(goroutine_t *g, void (*body)(goroutine_t *g))
 {
     ensure_setup();
     atomic_store_explicit(&g_body, body, memory_order_relaxed);
-    if (gstack_alloc(&g->stack) != 0)
+    if (coro_init(&g->coro, g->stack.lo, g->stack.size, g_entry, g) != 0)
         return ENOMEM;
-    if (coro_init(&g->coro, g->stack.lo, g->stack.size, g_entry, g) != 0) {
-        gstack_free(&g->stack);
-        return ENOMEM;
-    }
     /* The first goroutine needs a worker: if none can be started, go()
      * fails rather than queue a G that would never run. */
     if (atomic_load(&sched.nthreads) == 0) {
@@ -923,7 +937,6 @@ int sched_spawn(goroutine_t *g, void (*body)(goroutine_t *g))
         int rc = p != NULL ? m_hand_p(p, false) : 0;
         if (rc != 0) {
             coro_destroy(&g->coro);
-            gstack_free(&g->stack);
             return EAGAIN;
         }
     }

@@ -35,12 +35,19 @@ struct goroutine;
  * thread per goroutine. */
 bool sched_enabled(void);
 
-/* Makes g (fn, arg, name and registry entry already set by go.c) a runnable
- * goroutine: gives it a stack and a context that will run body(g), and
- * queues it. On success the scheduler owns g: after body returns it frees
- * the stack and goc_free()s g. Returns 0, ENOMEM (no stack) or EAGAIN (no
- * worker thread could be started); on failure g is untouched and the caller
- * still owns it. */
+/* A zeroed record with a stack, for go.c to fill in and pass to
+ * sched_spawn: most often a finished goroutine's, from the calling
+ * worker's own pool (gpool.h). NULL with errno ENOMEM if none could be
+ * had. A record that is not spawned goes back through sched_drop. */
+struct goroutine *sched_new_g(void);
+void              sched_drop(struct goroutine *g);
+
+/* Makes g (from sched_new_g; fn, arg, name and registry entry already set
+ * by go.c) a runnable goroutine: gives it a context that will run body(g)
+ * on its stack, and queues it. On success the scheduler owns g: after body
+ * returns, g and its stack go back to the pool. Returns 0, ENOMEM (no
+ * context) or EAGAIN (no worker thread could be started); on failure the
+ * caller still owns g. */
 int sched_spawn(struct goroutine *g, void (*body)(struct goroutine *g));
 
 /* The goroutine running on the calling thread, or NULL on a thread the

@@ -273,7 +273,7 @@ int gstack_alloc(gstack_t *s)
         lock_release(&stack_lock);
         *s = *node;
         s->next = NULL;
-        leak_roots_add(s);
+        gstack_wake(s);
         return 0;
     }
     if (partial == NULL) {
@@ -286,11 +286,11 @@ int gstack_alloc(gstack_t *s)
     }
     slab_take(partial, s);
     lock_release(&stack_lock);
-    leak_roots_add(s);
+    gstack_wake(s);
     return 0;
 }
 
-void gstack_free(gstack_t *s)
+void gstack_idle(gstack_t *s)
 {
     leak_roots_remove(s);
 #ifdef STACK_ASAN
@@ -298,6 +298,16 @@ void gstack_free(gstack_t *s)
      * the next goroutine on this stack starts with a clean one. */
     __asan_unpoison_memory_region(s->lo, s->size);
 #endif
+}
+
+void gstack_wake(gstack_t *s)
+{
+    leak_roots_add(s);
+}
+
+void gstack_free(gstack_t *s)
+{
+    gstack_idle(s);
     gstack_t *node = (gstack_t *)((char *)s->lo + s->size - sizeof *node);
     *node = *s;
     slab_t *empty = NULL;

@@ -45,6 +45,14 @@ int gstack_alloc(gstack_t *s);
  * the slab goes back to the kernel when all its stacks are back. */
 void gstack_free(gstack_t *s);
 
+/* A stack kept by its owner while it runs nothing (a finished goroutine's
+ * record in gpool.h keeps its stack): leak checkers stop reading it as a
+ * root (what a dead goroutine left there must not hide a leak), and its
+ * old red zones are cleared. gstack_wake makes it a live stack again.
+ * gstack_alloc returns a live stack; gstack_free takes a live one. */
+void gstack_idle(gstack_t *s);
+void gstack_wake(gstack_t *s);
+
 /* True if addr lies in s's guard page (a fault there is an overflow). */
 bool gstack_in_guard(const gstack_t *s, const void *addr);
 

@@ -253,6 +253,11 @@ size_t count_lines_containing(const char *text, const char *needle)
     return count;
 }
 
+int64_t support_record_allocs(void)
+{
+    return strcmp(go_runtime(), "mn") == 0 ? 0 : 1;
+}
+
 void support_settle(size_t goroutines, int64_t live)
 {
     for (int i = 0; i < 2000 && (go_count() > goroutines || alloc_live() > live); i++)

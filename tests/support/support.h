@@ -82,6 +82,11 @@ void support_temp_file(char *path, size_t size);
 /* Number of lines of text that contain needle. */
 size_t count_lines_containing(const char *text, const char *needle);
 
+/* Counted allocations (alloc_live) a live goroutine holds for its own
+ * record: 1 under the thread runtime (go() allocates it), 0 under M:N,
+ * where the scheduler's pool owns records and their stacks (gpool.h). */
+int64_t support_record_allocs(void);
+
 /* Polls (every millisecond, about 2 s at most) until go_count() is at most
  * goroutines and alloc_live() at most live. A goroutine leaves the count a
  * moment before its bookkeeping is freed, so a test that has seen a
