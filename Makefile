@@ -21,7 +21,7 @@ BASE    := -std=c11 -pthread -I. $(WARN)
 # the platform. Tests, lessons and tools still get glibc's full set (tests
 # read Linux's /proc and call gettid); pattern-specific: empty for common/.
 GNU_DEFS := -D_GNU_SOURCE
-LDLIBS  := -pthread
+LDLIBS  := -pthread -lm
 
 CRITERION_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 

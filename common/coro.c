@@ -2,12 +2,17 @@
  * coro.c - the context switch, and the sanitizers' view of it.
  *
  * The switch (x86-64 and aarch64) is a dozen instructions:
- *   1. push the callee-saved registers (and, on x86-64, the two floating
- *      point control words) on the current stack;
+ *   1. push the callee-saved registers and the floating-point control
+ *      state (rounding mode, exception masks: MXCSR and the x87 control
+ *      word on x86-64, FPCR on aarch64) on the current stack;
  *   2. store the stack pointer in from->sp, load to->sp;
  *   3. pop to's registers and return, which lands wherever `to` last
  *      called the switch, or, for a new context, in the trampoline that
  *      calls entry(arg).
+ * Each context keeps its own floating-point control state, as each thread
+ * does, and a new one starts with that of the thread that made it, as a
+ * POSIX thread does. Writing a control register stalls the pipeline, so
+ * the switch writes one only if the two contexts' values differ.
  * Caller-saved registers need no saving: the C compiler already assumes a
  * function call destroys them. That is the whole reason a goroutine switch
  * is cheap: it is a function call that returns on another stack.
@@ -94,11 +99,19 @@ __asm__(".text\n"
     "    subq $8, %rsp\n"
     "    stmxcsr (%rsp)\n"
     "    fnstcw 4(%rsp)\n"
+    "    movl (%rsp), %eax\n"   /* ours, to compare with theirs */
+    "    movzwl 4(%rsp), %ecx\n"
     "    movq %rsp, (%rdi)\n"   /* from->sp = our stack pointer */
     "    movq %rsi, %rsp\n"     /* on to's stack from here */
+    /* Loading either control register stalls the pipeline, and they
+     * almost never differ between goroutines: load only if they do. */
+    "    cmpl (%rsp), %eax\n"
+    "    je 1f\n"
     "    ldmxcsr (%rsp)\n"
+    "1:  cmpw 4(%rsp), %cx\n"
+    "    je 2f\n"
     "    fldcw 4(%rsp)\n"
-    "    addq $8, %rsp\n"
+    "2:  addq $8, %rsp\n"
     "    popq %r15\n"
     "    popq %r14\n"
     "    popq %r13\n"
@@ -122,7 +135,11 @@ static void *first_frame(void *top, void (*entry)(void *), void *arg)
     uintptr_t aligned = ((uintptr_t)top & ~(uintptr_t)15) - 16;
     uint64_t *frame = (uint64_t *)(aligned - 8 * FRAME_WORDS);
     memset(frame, 0, 8 * FRAME_WORDS);
-    frame[0] = 0x1F80 | ((uint64_t)0x037F << 32); /* default MXCSR and x87 control word */
+    uint32_t mxcsr;
+    uint16_t x87_cw;
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    __asm__ volatile("fnstcw %0" : "=m"(x87_cw));
+    frame[0] = mxcsr | ((uint64_t)x87_cw << 32); /* the creator's, as pthread_create */
     frame[SLOT_R13] = (uint64_t)(uintptr_t)entry;
     frame[SLOT_R12] = (uint64_t)(uintptr_t)arg;
     frame[SLOT_RET] = (uint64_t)(uintptr_t)goc_coro_trampoline;
@@ -130,12 +147,13 @@ static void *first_frame(void *top, void (*entry)(void *), void *arg)
 }
 
 #elif defined(__aarch64__)
-/* Frame (20 words): x19..x28, x29 (frame pointer), x30 (link), d8..d15. */
-enum { FRAME_WORDS = 20, SLOT_X19 = 0, SLOT_X20 = 1, SLOT_X30 = 11 };
+/* Frame (22 words, a multiple of 16 bytes): x19..x28, x29 (frame
+ * pointer), x30 (link), d8..d15, FPCR, one unused. */
+enum { FRAME_WORDS = 22, SLOT_X19 = 0, SLOT_X20 = 1, SLOT_X30 = 11, SLOT_FPCR = 20 };
 /* clang-format off */
 __asm__(".text\n"
     CORO_FUNC(goc_coro_raw_switch)
-    "    sub sp, sp, #160\n"
+    "    sub sp, sp, #176\n"
     "    stp x19, x20, [sp, #0]\n"
     "    stp x21, x22, [sp, #16]\n"
     "    stp x23, x24, [sp, #32]\n"
@@ -146,10 +164,16 @@ __asm__(".text\n"
     "    stp d10, d11, [sp, #112]\n"
     "    stp d12, d13, [sp, #128]\n"
     "    stp d14, d15, [sp, #144]\n"
+    "    mrs x9, fpcr\n"
+    "    str x9, [sp, #160]\n"
     "    mov x2, sp\n"
     "    str x2, [x0]\n"           /* from->sp = our stack pointer */
     "    mov sp, x1\n"             /* on to's stack from here */
-    "    ldp x19, x20, [sp, #0]\n"
+    "    ldr x10, [sp, #160]\n"    /* theirs: written only if it differs */
+    "    cmp x9, x10\n"
+    "    b.eq 1f\n"
+    "    msr fpcr, x10\n"
+    "1:  ldp x19, x20, [sp, #0]\n"
     "    ldp x21, x22, [sp, #16]\n"
     "    ldp x23, x24, [sp, #32]\n"
     "    ldp x25, x26, [sp, #48]\n"
@@ -159,7 +183,7 @@ __asm__(".text\n"
     "    ldp d10, d11, [sp, #112]\n"
     "    ldp d12, d13, [sp, #128]\n"
     "    ldp d14, d15, [sp, #144]\n"
-    "    add sp, sp, #160\n"
+    "    add sp, sp, #176\n"
     "    ret\n"                    /* to x30: wherever `to` called the switch */
     CORO_END(goc_coro_raw_switch)
     CORO_FUNC(goc_coro_trampoline)
@@ -177,6 +201,9 @@ static void *first_frame(void *top, void (*entry)(void *), void *arg)
     frame[SLOT_X19] = (uint64_t)(uintptr_t)entry;
     frame[SLOT_X20] = (uint64_t)(uintptr_t)arg;
     frame[SLOT_X30] = (uint64_t)(uintptr_t)goc_coro_trampoline;
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    frame[SLOT_FPCR] = fpcr; /* the creator's, as pthread_create */
     return frame;
 }
 #endif

@@ -14,8 +14,8 @@
 #include "common/gpool.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 

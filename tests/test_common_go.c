@@ -6,7 +6,9 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fenv.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,4 +159,89 @@ Test(go, bad_arguments_and_allocation_failure_start_nothing, .timeout = 10)
     cr_assert_eq(go_count(), base);
     support_end();
     cr_assert_eq(atomic_load(&ran[0]), 0, "fn ran although go() failed");
+}
+
+/* ------------------------------------------- the floating-point state */
+
+/* A goroutine's rounding mode is its own, as a thread's is: the switch
+ * saves and restores the control registers (coro.c), so one goroutine's
+ * fesetround does not leak into another that runs on the same worker; and
+ * a new goroutine starts with its creator's mode, as a POSIX thread does. */
+typedef struct {
+    chan_t    *ready, *resume;
+    atomic_int seen_by_upward, seen_by_other;
+} rounding_env_t;
+
+/* The rounding mode as the program sees it: what fegetround reports (on
+ * x86-64 the x87 control word) and what double arithmetic does (SSE's
+ * MXCSR there, a second register); -1 if the two disagree. */
+static int rounding_mode_seen(void)
+{
+    volatile double one = 1.0, three = 3.0;
+    bool            rounded_up = one / three > 1.0 / 3.0; /* the constant: to nearest */
+    int             mode = fegetround();
+    if (mode == FE_UPWARD)
+        return rounded_up ? mode : -1;
+    return mode == FE_TONEAREST && !rounded_up ? mode : -1;
+}
+
+static void rounds_by_default(void *arg);
+
+/* Starts the other goroutine itself, before it changes its own mode (the
+ * other inherits to-nearest), so that under M:N it is queued on this
+ * worker and runs there as soon as this one parks. */
+static void rounds_upward(void *arg)
+{
+    rounding_env_t *e = arg;
+    cr_assert_eq(go(rounds_by_default, e), 0);
+    fesetround(FE_UPWARD);
+    chan_recv(e->resume, NULL); /* parks: the other goroutine runs */
+    atomic_store(&e->seen_by_upward, rounding_mode_seen());
+    fesetround(FE_TONEAREST);
+    chan_send(e->ready, NULL);
+}
+
+static void rounds_by_default(void *arg)
+{
+    rounding_env_t *e = arg;
+    atomic_store(&e->seen_by_other, rounding_mode_seen());
+    chan_send(e->ready, NULL);
+}
+
+Test(go, each_goroutine_keeps_its_own_rounding_mode, .timeout = 10)
+{
+    support_begin();
+    cr_assert_eq(rounding_mode_seen(), FE_TONEAREST);
+    rounding_env_t e = {.ready = chan_make(0, 0), .resume = chan_make(0, 0)};
+    cr_assert_eq(go(rounds_upward, &e), 0);
+    cr_assert_eq(chan_recv(e.ready, NULL), 0); /* from rounds_by_default */
+    cr_assert_eq(chan_send(e.resume, NULL), 0);
+    cr_assert_eq(chan_recv(e.ready, NULL), 0);
+    cr_assert_eq(atomic_load(&e.seen_by_other), FE_TONEAREST, "another goroutine's mode leaked");
+    cr_assert_eq(atomic_load(&e.seen_by_upward), FE_UPWARD, "a goroutine lost its own mode");
+    cr_assert_eq(rounding_mode_seen(), FE_TONEAREST);
+    chan_release(e.ready);
+    chan_release(e.resume);
+    support_end();
+}
+
+static void reports_its_mode(void *arg)
+{
+    rounding_env_t *e = arg;
+    atomic_store(&e->seen_by_other, rounding_mode_seen());
+    chan_send(e->ready, NULL);
+}
+
+Test(go, a_new_goroutine_starts_with_its_creators_rounding_mode, .timeout = 10)
+{
+    support_begin();
+    rounding_env_t e = {.ready = chan_make(0, 0)};
+    fesetround(FE_UPWARD);
+    int rc = go(reports_its_mode, &e);
+    fesetround(FE_TONEAREST);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(chan_recv(e.ready, NULL), 0);
+    cr_assert_eq(atomic_load(&e.seen_by_other), FE_UPWARD);
+    chan_release(e.ready);
+    support_end();
 }
