@@ -106,16 +106,24 @@ static void mpmc_producer(void *arg)
     crew_leave(p->sender.crew);
 }
 
+/* Counts in locals and stores once at the end, as the Go version does:
+ * the consumers' counters sit side by side in the caller's array, and
+ * writing them on every item would make consumers on different workers
+ * fight over one cache line (it made this workload 2 to 4 times slower,
+ * depending on where the array fell). */
 static void count_until_closed(void *arg)
 {
     counter_t *c = arg;
+    int64_t    received = 0, sum = 0;
     if (crew_wait_start(c->crew)) {
         int value;
         while (chan_recv(c->in, &value) == 0) {
-            c->received++;
-            c->sum += value;
+            received++;
+            sum += value;
         }
     }
+    c->received = received;
+    c->sum = sum;
     crew_leave(c->crew);
 }
 

@@ -148,12 +148,16 @@ static void stage_run(void *arg)
                 if (x % 2 == 1 && chan_send(s->out, &x) != 0)
                     break;
             break;
-        case STAGE_SINK:
+        case STAGE_SINK: { /* locals: the stages share cache lines (see wl_chan.c) */
+            int64_t count = 0, sum = 0;
             while (chan_recv(s->in, &x) == 0) {
-                s->count++;
-                s->sum += x;
+                count++;
+                sum += x;
             }
+            s->count = count;
+            s->sum = sum;
             break;
+        }
         }
         if (s->out != NULL)
             chan_close(s->out);
