@@ -143,8 +143,11 @@ static void on_sigquit(int signo)
 
 void runtime_watchdog_start(void)
 {
+    /* Every go() asks: a plain load first, so that only the first one
+     * writes the shared flag (a failed compare-and-swap writes it too). */
     bool expected = false;
-    if (!atomic_compare_exchange_strong(&watchdog_started, &expected, true))
+    if (atomic_load_explicit(&watchdog_started, memory_order_relaxed) ||
+        !atomic_compare_exchange_strong(&watchdog_started, &expected, true))
         return;
     os_catch_signal(SIGQUIT, on_sigquit); /* unless the program has its own plans for it */
     int64_t first = time_now() + WATCHDOG_PERIOD_MS * TIME_MILLISECOND;

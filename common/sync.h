@@ -8,13 +8,16 @@
 #ifndef COMMON_SYNC_H
 #define COMMON_SYNC_H
 
-#include <pthread.h>
 #include <stdint.h>
+
+#include "common/lock.h"
 
 struct waitgroup_waiter;
 
+/* All zeroes is a valid wait group with a count of 0, as Go's zero value;
+ * waitgroup_init makes one explicitly. */
 typedef struct waitgroup {
-    pthread_mutex_t          lock;
+    lock_t                   lock; /* the core's futex lock (lock.h) */
     int64_t                  count;
     struct waitgroup_waiter *waiters; /* threads in waitgroup_wait, woken at zero */
 } waitgroup_t;

@@ -22,6 +22,7 @@
 #include "common/chan.h"
 #include "common/context.h"
 #include "common/go.h"
+#include "common/goroutine.h"
 #include "common/sync.h"
 #include "common/timer.h"
 #include "common/trace.h"
@@ -362,10 +363,10 @@ Test(trace_flow, page_is_self_contained_and_escapes_names, .timeout = 20)
 }
 
 struct waiter_demo {
-    chan_t     *ch;
-    ctx_t      *ctx;
-    atomic_int  tid;
-    waitgroup_t done;
+    chan_t                *ch;
+    ctx_t                 *ctx;
+    _Atomic(goroutine_t *) record; /* for support_wait_asleep */
+    waitgroup_t            done;
 };
 
 /* Waits four ways, each in its own waiting span: a receive that blocks, a
@@ -373,7 +374,7 @@ struct waiter_demo {
 static void wait_four_ways(void *arg)
 {
     struct waiter_demo *w = arg;
-    atomic_store(&w->tid, (int)gettid());
+    atomic_store(&w->record, go_self());
     int v;
     trace_wait("blocked receive");
     cr_assert_eq(chan_recv(w->ch, &v), 0);
@@ -401,10 +402,15 @@ Test(trace_flow, page_colours_each_wait_by_what_it_waited_on, .timeout = 20)
     waitgroup_init(&w.done);
     waitgroup_add(&w.done, 1);
     cr_assert_eq(go_named("waiter", wait_four_ways, &w), 0);
-    support_wait_blocked(&w.tid); /* in the receive */
+    goroutine_t *waiter;
+    while ((waiter = atomic_load(&w.record)) == NULL)
+        go_yield();
+    support_wait_asleep(waiter); /* in the receive */
     int one = 1;
     cr_assert_eq(chan_send(w.ch, &one), 0);
-    support_wait_blocked(&w.tid); /* in the select */
+    /* Woken (the send has unparked it), it may resume on another worker
+     * under M:N: ask the goroutine, not the thread it started on. */
+    support_wait_asleep(waiter); /* in the select */
     ctx_cancel(w.ctx);
     waitgroup_wait(&w.done);
     waitgroup_destroy(&w.done);

@@ -19,7 +19,9 @@
 
 #include "common/alloc.h"
 #include "common/go.h"
+#include "common/goroutine.h"
 #include "common/os.h"
+#include "common/park.h"
 #include "common/timer.h"
 
 #ifndef GOC_BUILD_DIR
@@ -125,6 +127,24 @@ void support_wait_blocked(atomic_int *tid)
 {
     if (wait_in_syscall(tid, asleep_syscall()) == 0)
         cr_assert_fail("thread %d never blocked", atomic_load(tid));
+}
+
+void support_wait_asleep(struct goroutine *g)
+{
+    uint64_t seen = 0;
+    int      same = 0;
+    for (int i = 0; i < 50000 && same < 3; i++) {
+        uint64_t  sleeps;
+        parker_t *p = go_sleep_pin(g, &sleeps);
+        bool      asleep = p != NULL && parker_is_sleeping(p);
+        go_sleep_unpin(g);
+        same = asleep && sleeps == seen ? same + 1 : asleep;
+        seen = sleeps;
+        if (same < 3)
+            nanosleep(&(struct timespec){0, 200000}, NULL);
+    }
+    if (same < 3)
+        cr_assert_fail("goroutine %llu never went to sleep", (unsigned long long)g->id);
 }
 
 /* Appends what is readable on fd to *buf; returns 0 at end of file. */

@@ -40,6 +40,15 @@ void support_end(void);
  * select really blocked. */
 void support_wait_blocked(atomic_int *tid);
 
+/* The same for a goroutine under either runtime, by its record (go_self(),
+ * published by the goroutine itself; it must not return meanwhile): waits
+ * until it is asleep in a core wait, on a parker nobody has woken, three
+ * looks in a row without waking in between. A thread id cannot say that
+ * under M:N, where a goroutine that wakes may resume on another worker
+ * and the thread it started on may be asleep with nothing to do. */
+struct goroutine;
+void support_wait_asleep(struct goroutine *g);
+
 /* True when the test runs under valgrind (30-50x slower, and a limit of
  * 500 threads): tests scale their sizes and wall-clock bounds by it. */
 bool support_under_valgrind(void);
