@@ -185,27 +185,34 @@ static int rounding_mode_seen(void)
     return mode == FE_TONEAREST && !rounded_up ? mode : -1;
 }
 
-static void rounds_by_default(void *arg);
+/* Reports the mode it sees on `ready`, through a reference of its own
+ * that its creator took for it: the test may release its own as soon as
+ * it has received, while this goroutine is still inside chan_send. */
+static void reports_its_mode(void *arg)
+{
+    rounding_env_t *e = arg;
+    chan_t         *ready = e->ready;
+    atomic_store(&e->seen_by_other, rounding_mode_seen());
+    chan_send(ready, NULL);
+    chan_release(ready);
+}
 
 /* Starts the other goroutine itself, before it changes its own mode (the
  * other inherits to-nearest), so that under M:N it is queued on this
- * worker and runs there as soon as this one parks. */
+ * worker and runs there as soon as this one parks. It too reports on
+ * `ready` through a reference of its own (the test's, taken for it). */
 static void rounds_upward(void *arg)
 {
     rounding_env_t *e = arg;
-    cr_assert_eq(go(rounds_by_default, e), 0);
+    chan_t         *ready = e->ready;
+    chan_retain(ready);
+    cr_assert_eq(go(reports_its_mode, e), 0);
     fesetround(FE_UPWARD);
     chan_recv(e->resume, NULL); /* parks: the other goroutine runs */
     atomic_store(&e->seen_by_upward, rounding_mode_seen());
     fesetround(FE_TONEAREST);
-    chan_send(e->ready, NULL);
-}
-
-static void rounds_by_default(void *arg)
-{
-    rounding_env_t *e = arg;
-    atomic_store(&e->seen_by_other, rounding_mode_seen());
-    chan_send(e->ready, NULL);
+    chan_send(ready, NULL);
+    chan_release(ready);
 }
 
 Test(go, each_goroutine_keeps_its_own_rounding_mode, .timeout = 10)
@@ -213,8 +220,9 @@ Test(go, each_goroutine_keeps_its_own_rounding_mode, .timeout = 10)
     support_begin();
     cr_assert_eq(rounding_mode_seen(), FE_TONEAREST);
     rounding_env_t e = {.ready = chan_make(0, 0), .resume = chan_make(0, 0)};
+    chan_retain(e.ready);
     cr_assert_eq(go(rounds_upward, &e), 0);
-    cr_assert_eq(chan_recv(e.ready, NULL), 0); /* from rounds_by_default */
+    cr_assert_eq(chan_recv(e.ready, NULL), 0); /* from reports_its_mode */
     cr_assert_eq(chan_send(e.resume, NULL), 0);
     cr_assert_eq(chan_recv(e.ready, NULL), 0);
     cr_assert_eq(atomic_load(&e.seen_by_other), FE_TONEAREST, "another goroutine's mode leaked");
@@ -225,17 +233,11 @@ Test(go, each_goroutine_keeps_its_own_rounding_mode, .timeout = 10)
     support_end();
 }
 
-static void reports_its_mode(void *arg)
-{
-    rounding_env_t *e = arg;
-    atomic_store(&e->seen_by_other, rounding_mode_seen());
-    chan_send(e->ready, NULL);
-}
-
 Test(go, a_new_goroutine_starts_with_its_creators_rounding_mode, .timeout = 10)
 {
     support_begin();
     rounding_env_t e = {.ready = chan_make(0, 0)};
+    chan_retain(e.ready);
     fesetround(FE_UPWARD);
     int rc = go(reports_its_mode, &e);
     fesetround(FE_TONEAREST);
