@@ -7,6 +7,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fenv.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h> /* _mm_getcsr */
+#endif
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -173,16 +176,19 @@ typedef struct {
 } rounding_env_t;
 
 /* The rounding mode as the program sees it: what fegetround reports (on
- * x86-64 the x87 control word) and what double arithmetic does (SSE's
- * MXCSR there, a second register); -1 if the two disagree. */
+ * x86-64 the x87 control word; FPCR on aarch64), and on x86-64 also SSE's
+ * own, in MXCSR, which double arithmetic uses: -1 if the two disagree.
+ * MXCSR's two rounding bits (13-14) are the x87 word's (10-11), which is
+ * how glibc numbers FE_ constants there. The register is read, not an
+ * arithmetic result: valgrind keeps the mode but rounds to nearest. */
 static int rounding_mode_seen(void)
 {
-    volatile double one = 1.0, three = 3.0;
-    bool            rounded_up = one / three > 1.0 / 3.0; /* the constant: to nearest */
-    int             mode = fegetround();
-    if (mode == FE_UPWARD)
-        return rounded_up ? mode : -1;
-    return mode == FE_TONEAREST && !rounded_up ? mode : -1;
+    int mode = fegetround();
+#if defined(__x86_64__)
+    if ((int)(((_mm_getcsr() >> 13) & 3) << 10) != mode)
+        return -1;
+#endif
+    return mode;
 }
 
 /* Reports the mode it sees on `ready`, through a reference of its own
