@@ -73,10 +73,11 @@ static size_t check_result_line(const char *line, const char *name, long long wa
     cr_assert_eq(n, want_n, "n=%lld, expected %lld", n, want_n);
     cr_assert(ns_per_op > 0 && ns_per_op < 1e12, "ns_per_op=%f", ns_per_op);
     cr_assert(ops_per_s > 0 && ops_per_s < 1e12, "ops_per_s=%f", ops_per_s);
-    /* Both are printed rounded, ns_per_op to 0.01: they agree to that, or
-     * to a part in a thousand, whichever is looser (4.17 ns may be 4.165). */
+    /* Both are printed rounded, ns_per_op to 0.01 and ops_per_s to 0.1:
+     * they agree to those roundings (4.17 ns may be 4.165; 37.7 ops/s,
+     * seen under valgrind, may be 37.65), and to a part in a thousand. */
     double product = ops_per_s * ns_per_op / 1e9;
-    double slack = 0.001 + 0.005 / ns_per_op;
+    double slack = 0.001 + 0.005 / ns_per_op + 0.05 / ops_per_s;
     cr_assert(product > 1 - slack && product < 1 + slack, "ns_per_op=%f and ops_per_s=%f disagree",
               ns_per_op, ops_per_s);
     return (size_t)end;
