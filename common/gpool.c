@@ -22,7 +22,9 @@
 #include "common/alloc.h"
 #include "common/lock.h"
 
-/* LOCAL_MAX and BATCH are Go's (gfput: a P keeps 64, moves 32 when it has
+/* MAX_SLOTS: as many as the scheduler has Ps at most (sched.c's
+ * MAX_PROCS); a P numbered past it would share the global pool.
+ * LOCAL_MAX and BATCH are Go's (gfput: a P keeps 64, moves 32 when it has
  * them). GLOBAL_MAX bounds what a burst leaves behind: a finished
  * goroutine keeps the pages of stack it touched, one or two. */
 enum { MAX_SLOTS = 256, LOCAL_MAX = 64, BATCH = 32, GLOBAL_MAX = 4096 };

@@ -913,8 +913,7 @@ static void *m_main(void *arg)
 
 goroutine_t *sched_new_g(void)
 {
-    ensure_setup();
-    return gpool_get(pool_slot(current_m()));
+    return gpool_get(pool_slot(current_m())); /* sched_spawn sets the scheduler up */
 }
 
 void sched_drop(goroutine_t *g)
