@@ -4,11 +4,11 @@
  * Protocol: a snapshot counts goroutines (go_count), live allocations,
  * pending user timers and OS threads, less the core's own threads (the
  * timer thread and the scheduler's workers, which come and stay on first
- * use and are no leak). A check is clean when no count is above its
- * baseline; a goroutine that has returned may still be on its way out, so
- * it polls with backoff before it concludes. No state of its own.
+ * use and are no leak; os_foreign_thread_count reads both counts as one). A check is clean when no
+ * count is above its baseline; a goroutine that has returned may still be on its way out, so it
+ * polls with backoff before it concludes. No state of its own.
  *
- * Layer: the top of the core (above go, timer, sched); the lesson harness
+ * Layer: the top of the core (above go, alloc, timer and os); the lesson harness
  * and the tests call it, nothing in the core does.
  */
 #include "common/leak.h"
@@ -19,9 +19,7 @@
 #include "common/alloc.h"
 #include "common/go.h"
 #include "common/os.h"
-#include "common/sched.h"
 #include "common/timer.h"
-#include "common/timer_internal.h"
 
 long leak_thread_count(void)
 {
@@ -34,9 +32,7 @@ leak_snapshot_t leak_snapshot(void)
     s.goroutines = go_count();
     s.allocations = alloc_live();
     s.timers = time_pending_timers();
-    s.threads = leak_thread_count();
-    if (s.threads > 0)
-        s.threads -= timer_core_threads() + sched_threads();
+    s.threads = os_foreign_thread_count();
     return s;
 }
 

@@ -18,7 +18,7 @@ typedef struct {
     size_t  goroutines;  /* go_count() */
     int64_t allocations; /* alloc_live() */
     size_t  timers;      /* time_pending_timers() */
-    long    threads;     /* os_thread_count(): OS threads (-1 if unknown) */
+    long    threads;     /* os_foreign_thread_count(): OS threads not the core's (-1 if unknown) */
 } leak_snapshot_t;
 
 /* The current counts. */

@@ -38,6 +38,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,6 @@
 #include <unistd.h>
 
 #if OS_LINUX
-#include <sched.h>
 #include <sys/syscall.h>
 /* The futex operations, from the kernel's ABI (linux/futex.h), which never
  * changes. Spelled out because the kernel's headers are not always there:
@@ -255,6 +255,47 @@ long os_thread_count(void)
     if (n < 0)
         return -1;
     return n - threads_before_main > 1 ? n - threads_before_main : 1;
+}
+
+/* The core's threads, and a census of starts: a start is begun before
+ * pthread_create and ended once the new thread is counted, so a reader who
+ * sees begun == ended before and the same begun after its count read
+ * /proc (or Mach) while no core thread was half-started. */
+static atomic_long          core_threads;
+static atomic_uint_fast64_t starts_begun, starts_ended;
+
+int os_core_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                          void *arg)
+{
+    atomic_fetch_add(&starts_begun, 1);
+    int rc = pthread_create(thread, attr, start, arg);
+    if (rc == 0)
+        atomic_fetch_add(&core_threads, 1);
+    atomic_fetch_add(&starts_ended, 1);
+    return rc;
+}
+
+void os_core_thread_joined(void)
+{
+    atomic_fetch_sub(&core_threads, 1);
+}
+
+long os_foreign_thread_count(void)
+{
+    for (;;) {
+        uint_fast64_t begun = atomic_load(&starts_begun);
+        if (atomic_load(&starts_ended) != begun) {
+            sched_yield(); /* a start in flight: it ends within a pthread_create */
+            continue;
+        }
+        long all = os_thread_count();
+        long core = atomic_load(&core_threads);
+        if (atomic_load(&starts_begun) != begun)
+            continue;
+        if (all < 0)
+            return -1;
+        return all > core ? all - core : 0;
+    }
 }
 
 /* Every thread of the process, or -1. */

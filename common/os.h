@@ -85,6 +85,20 @@ long os_thread_count(void);
  * cannot count threads, so the callers' fallbacks can be exercised here. */
 void os_pretend_thread_count_unknown(bool on);
 
+/* The core's own threads (the timer thread, the M:N workers) are started
+ * with os_core_thread_create, which is pthread_create plus a count of them
+ * kept here; os_core_thread_joined takes one off after its pthread_join.
+ * Returns pthread_create's result. */
+int  os_core_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                           void *arg);
+void os_core_thread_joined(void);
+
+/* os_thread_count() less the core's own threads, read as one consistent
+ * census: a core thread that already exists but whose start has not yet
+ * returned is never counted as foreign (the reading is retried). The
+ * count of threads the program or a library started; -1 if unknown. */
+long os_foreign_thread_count(void);
+
 /* CPUs this process may run on (its affinity mask on Linux), at least 1. */
 int os_cpu_count(void);
 

@@ -11,11 +11,12 @@
  * firing: then no thread ran between the scans, and none ever will.
  *
  * Only threads the core knows can be judged, so while the process has any
- * other thread (os_thread_count), or while the platform cannot count its
- * threads at all, the watchdog never concludes.
+ * other thread (os_foreign_thread_count: the OS's count less the timer
+ * thread and the workers), or while the platform cannot count its threads
+ * at all, the watchdog never concludes.
  *
  * Layer: above timer (it runs as the timer thread's internal entry), sched
- * (sched_all_parked, its worker count), park (parker_is_sleeping), the
+ * (sched_all_parked), park (parker_is_sleeping), the
  * goroutine records and os. go_named() starts it, with the first
  * goroutine; nothing below calls it.
  */
@@ -106,10 +107,10 @@ static bool everyone_stayed_asleep(void)
     /* A thread the core has never met (a raw pthread, a test runner's own
      * thread, the sanitizer's) may be about to wake everyone: while the
      * process has more threads than the core knows, never conclude. */
-    long os_threads = os_thread_count();
-    if (os_threads < 0)
+    long foreign = os_foreign_thread_count();
+    if (foreign < 0)
         return false; /* the platform cannot count threads: never guess */
-    long unknown = os_threads - timer_core_threads() - sched_threads() - threads;
+    long unknown = foreign - threads;
     return stayed && threads > 0 && unknown <= 0;
 }
 

@@ -435,8 +435,8 @@ static int m_start(p_t *p, bool spinning)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t thread;
-    int       rc =
-        fault_strikes(&sched.thread_faults) ? EAGAIN : pthread_create(&thread, &attr, m_main, m);
+    int       rc = fault_strikes(&sched.thread_faults) ? EAGAIN
+                                                       : os_core_thread_create(&thread, &attr, m_main, m);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         free(m);

@@ -271,6 +271,7 @@ static void timer_thread_exit(void)
     pthread_mutex_unlock(&timers.lock);
 
     pthread_join(thread, NULL);
+    os_core_thread_joined();
 
     pthread_mutex_lock(&timers.lock);
     timers.stopping = false;
@@ -294,7 +295,7 @@ static int ensure_thread(void)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&timers.thread, NULL, timer_thread, NULL);
+    int rc = os_core_thread_create(&timers.thread, NULL, timer_thread, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
         return EAGAIN;
