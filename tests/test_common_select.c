@@ -7,7 +7,9 @@
  * test_common_select_races.c.
  *
  * As in test_common_chan.c, support_wait_blocked() proves a thread is really
- * asleep inside the core (in the futex system call) before a test goes on.
+ * asleep inside the core (in the futex system call) before a test goes on;
+ * a goroutine that waits again after being woken is asked instead
+ * (support_wait_asleep_at), since under M:N it may have moved worker.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include "common/alloc.h"
 #include "common/chan.h"
 #include "common/go.h"
+#include "common/goroutine.h"
 #include "common/sync.h"
 #include "tests/common_select_helpers.h"
 #include "tests/support/support.h"
@@ -186,16 +189,16 @@ Test(select, chooses_uniformly_among_ready_cases, .timeout = 20)
  * one unbuffered channel, reporting each choice on `ack` (cap 1, so that
  * reporting never blocks: when it sleeps, it sleeps in the select). */
 typedef struct {
-    chan_t    *c, *ack;
-    int        rounds;
-    atomic_int tid;
+    chan_t                *c, *ack;
+    int                    rounds;
+    _Atomic(goroutine_t *) record; /* go_self(), for support_wait_asleep_at */
 } waiting_chooser_t;
 
 static void waiting_chooser(void *arg)
 {
     waiting_chooser_t *w = arg;
     chan_t            *c = chan_retain(w->c), *ack = chan_retain(w->ack);
-    atomic_store(&w->tid, (int)gettid());
+    atomic_store(&w->record, go_self());
     chan_case_t cases[] = {chan_case_recv(c, NULL), chan_case_recv(c, NULL)};
     for (int i = 0; i < w->rounds; i++) {
         int chosen = chan_select(cases, 2);
@@ -213,7 +216,9 @@ Test(select, a_waiting_select_also_chooses_at_random, .timeout = 30)
     int               v = 0, chosen;
     cr_assert_eq(go(waiting_chooser, &w), 0);
     for (int round = 0; round < ROUNDS; round++) {
-        support_wait_blocked(&w.tid); /* it sleeps with both cases queued on one channel */
+        /* It sleeps with both cases queued on one channel. Asked of the
+         * goroutine: after its first round it may run on any worker. */
+        support_wait_asleep_at(&w.record);
         cr_assert_eq(chan_send(w.c, &v), 0);
         cr_assert_eq(chan_recv(w.ack, &chosen), 0);
         counts[chosen]++;

@@ -3,39 +3,35 @@
  * across threads, a wait that returns at once, and a refused negative count.
  *
  * A waiter that has not returned yet is told apart from one that never
- * waited by support_wait_blocked(): a thread asleep in waitgroup_wait sleeps in the
- * futex system call, which /proc/self/task/TID/syscall shows.
+ * waited by support_wait_asleep_at(): the goroutine is asleep on a parker
+ * nobody has woken, under either runtime.
  */
 #include <criterion/criterion.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/chan.h"
 #include "common/go.h"
+#include "common/goroutine.h"
 #include "common/sync.h"
 #include "tests/support/support.h"
 
-/* Waits (10 s at most) until the thread whose id will appear in *tid sleeps
- * in the kernel on a futex, that is, has blocked inside the core. The same
- * futex wait must show on three polls in a row, so that a moment's wait for
- * some internal lock (of a sanitizer's runtime, say) is not taken for it. */
 /* A goroutine that waits on a wait group and then says so. */
 typedef struct {
-    waitgroup_t *wg;
-    atomic_int   tid;
-    atomic_int   returned;
-    waitgroup_t  finished; /* lets the test wait for the waiter itself */
+    waitgroup_t           *wg;
+    _Atomic(goroutine_t *) record; /* go_self(), for support_wait_asleep_at */
+    atomic_int             returned;
+    waitgroup_t            finished; /* lets the test wait for the waiter itself */
 } waiter_t;
 
 static void waiter(void *arg)
 {
     waiter_t *w = arg;
-    atomic_store(&w->tid, (int)gettid());
+    atomic_store(&w->record, go_self());
     waitgroup_wait(w->wg);
     atomic_store(&w->returned, 1);
     waitgroup_done(&w->finished);
@@ -44,12 +40,12 @@ static void waiter(void *arg)
 static void start_waiter(waiter_t *w, waitgroup_t *wg)
 {
     w->wg = wg;
-    atomic_store(&w->tid, 0);
+    atomic_store(&w->record, NULL);
     atomic_store(&w->returned, 0);
     waitgroup_init(&w->finished);
     waitgroup_add(&w->finished, 1);
     cr_assert_eq(go(waiter, w), 0);
-    support_wait_blocked(&w->tid);
+    support_wait_asleep_at(&w->record);
     cr_assert_eq(atomic_load(&w->returned), 0, "waitgroup_wait returned with a count above 0");
 }
 
@@ -112,7 +108,10 @@ Test(waitgroup, wait_on_zero_returns_at_once_and_reuse_works, .timeout = 10)
         waiter_t w;
         start_waiter(&w, &wg);
         waitgroup_done(&wg);
-        support_wait_blocked(&w.tid); /* still asleep (a released waiter would have left) */
+        /* Still asleep: a released waiter would return and never sleep
+         * again. (Asked of the goroutine, not of the thread it started on:
+         * under M:N a goroutine woken by mistake may resume elsewhere.) */
+        support_wait_asleep_at(&w.record);
         cr_assert_eq(atomic_load(&w.returned), 0, "one done of two released the waiter");
         waitgroup_done(&wg);
         join_waiter(&w);

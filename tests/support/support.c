@@ -147,6 +147,15 @@ void support_wait_asleep(struct goroutine *g)
         cr_assert_fail("goroutine %llu never went to sleep", (unsigned long long)g->id);
 }
 
+void support_wait_asleep_at(_Atomic(struct goroutine *) *record)
+{
+    goroutine_t *g;
+    for (int i = 0; i < 50000 && (g = atomic_load(record)) == NULL; i++)
+        nanosleep(&(struct timespec){0, 200000}, NULL);
+    cr_assert_not_null(g, "the goroutine never published its record");
+    support_wait_asleep(g);
+}
+
 /* Appends what is readable on fd to *buf; returns 0 at end of file. */
 static ssize_t drain_fd(int fd, char **buf, size_t *len)
 {

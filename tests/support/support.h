@@ -49,6 +49,10 @@ void support_wait_blocked(atomic_int *tid);
 struct goroutine;
 void support_wait_asleep(struct goroutine *g);
 
+/* The same for a goroutine that publishes its record (go_self()) in
+ * *record as it starts: first waits (10 s at most) for it to appear. */
+void support_wait_asleep_at(_Atomic(struct goroutine *) *record);
+
 /* True when the test runs under valgrind (30-50x slower, and a limit of
  * 500 threads): tests scale their sizes and wall-clock bounds by it. */
 bool support_under_valgrind(void);
