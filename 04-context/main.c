@@ -64,8 +64,11 @@ int main(int argc, char **argv)
         example_request_tree,
         example_inherited_deadline,
     };
-    int err = lesson.leak ? article_context_leaks(cfg.task, cfg.timeout) : 0;
-    for (size_t i = 0; !lesson.leak && i < sizeof examples / sizeof examples[0] && err == 0; i++)
-        err = examples[i](&cfg);
+    int err = 0;
+    if (lesson.leak)
+        err = article_context_leaks(cfg.task, cfg.timeout);
+    else
+        for (size_t i = 0; i < sizeof examples / sizeof examples[0] && err == 0; i++)
+            err = examples[i](&cfg);
     return lesson_end(&lesson, err);
 }

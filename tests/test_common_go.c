@@ -146,6 +146,28 @@ Test(go, go_named_shows_in_go_dump_and_as_the_thread_name, .timeout = 10)
     free(text);
 }
 
+Test(go, a_long_name_is_cut_to_47_bytes_and_a_short_one_kept_whole, .timeout = 10)
+{
+    support_begin();
+    char long_name[100];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    memcpy(long_name, "head-", 5);
+    blocker_t cut, whole;
+    start_blocker(&cut, long_name);
+    start_blocker(&whole, "s");
+    size_t lines;
+    char  *text = dump(&lines);
+    char   want[64];
+    snprintf(want, sizeof want, "]: %.47s on chan", long_name);
+    cr_assert_not_null(strstr(text, want), "want the first 47 bytes; go_dump wrote:\n%s", text);
+    cr_assert_not_null(strstr(text, "]: s on chan"), "go_dump wrote:\n%s", text);
+    free(text);
+    stop_blocker(&cut);
+    stop_blocker(&whole);
+    support_end();
+}
+
 Test(go, bad_arguments_and_allocation_failure_start_nothing, .timeout = 10)
 {
     support_begin();
