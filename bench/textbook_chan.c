@@ -13,6 +13,14 @@
  * its own ticket to be received. Every wait is a `while`, never an `if`:
  * a woken thread may find that another got there first (or the wake-up
  * was spurious), and must look again.
+ *
+ * Every wake-up is a broadcast. A textbook would signal where one waiter
+ * is enough (a freed slot, a new value), but glibc's condition variables
+ * (from 2.25; this machine's 2.36 too) can lose a pthread_cond_signal
+ * when waiters come and go quickly (sourceware bug 25847): our test of
+ * four producers and four consumers hung with a value in the slot and
+ * every receiver asleep. A broadcast is never lost, and with one waiter it
+ * costs what a signal costs.
  */
 #include "bench/textbook_chan.h"
 
@@ -67,7 +75,7 @@ int tchan_send(tchan_t *c, const void *elem)
         memcpy(c->slots + (c->head + c->len) % c->room * c->elem_size, elem, c->elem_size);
         c->len++;
         uint64_t ticket = ++c->sent;
-        pthread_cond_signal(&c->not_empty);
+        pthread_cond_broadcast(&c->not_empty);
         if (c->unbuffered) { /* a rendezvous: wait until a receiver has it */
             while (c->received < ticket && !c->closed)
                 pthread_cond_wait(&c->not_full, &c->lock);
@@ -99,12 +107,9 @@ int tchan_recv(tchan_t *c, void *out)
         c->head = (c->head + 1) % c->room;
         c->len--;
         c->received++;
-        /* Buffered: one slot freed, one sender may go. Unbuffered: the
-         * sender whose value this was must hear it, among the others. */
-        if (c->unbuffered)
-            pthread_cond_broadcast(&c->not_full);
-        else
-            pthread_cond_signal(&c->not_full);
+        /* A slot is free, and (unbuffered) the sender whose value this
+         * was must hear it, among the others. */
+        pthread_cond_broadcast(&c->not_full);
     }
     pthread_mutex_unlock(&c->lock);
     return rc;
