@@ -3,7 +3,10 @@
 #
 #   make check-portable  the core with every Linux-only path compiled out
 #                        (-DGOC_OS_PORTABLE: the path macOS and the BSDs take
-#                        in common/os.c), and the whole Criterion suite on it
+#                        in common/os.c) and the portable context switch
+#                        (-DGOC_CORO_UCONTEXT: what a CPU other than x86-64
+#                        and aarch64 takes in common/coro.c), and the whole
+#                        Criterion suite on it
 #   make check-clang     the release build and the Criterion suite with clang
 #   make check-aarch64   the core, lessons and tests cross-compiled for aarch64
 #                        and run under qemu-user; tests through the in-process
@@ -22,7 +25,7 @@
 # missing through scripts/install-deps.sh, as `make test` does.
 
 portable_DIR    := build/portable
-portable_CFLAGS := -O2 -g -DGOC_OS_PORTABLE
+portable_CFLAGS := -O2 -g -DGOC_OS_PORTABLE -DGOC_CORO_UCONTEXT
 clang_DIR       := build/clang
 clang_CC        := clang
 clang_CFLAGS    := -O2 -g
