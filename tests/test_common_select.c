@@ -211,7 +211,7 @@ Test(select, a_waiting_select_also_chooses_at_random, .timeout = 30)
 {
     support_begin();
     enum { ROUNDS = 2000 };
-    waiting_chooser_t w = {chan_make(sizeof(int), 0), chan_make(sizeof(int), 1), ROUNDS, 0};
+    waiting_chooser_t w = {chan_make(sizeof(int), 0), chan_make(sizeof(int), 1), ROUNDS, NULL};
     long              counts[2] = {0};
     int               v = 0, chosen;
     cr_assert_eq(go(waiting_chooser, &w), 0);
