@@ -276,6 +276,14 @@ static goroutine_t *runq_get(p_t *p)
     }
 }
 
+/* Owner only: no room left in the ring. */
+static bool runq_full(p_t *p)
+{
+    uint32_t head = atomic_load_explicit(&p->runq_head, memory_order_acquire);
+    uint32_t tail = atomic_load_explicit(&p->runq_tail, memory_order_relaxed);
+    return tail - head >= RUNQ_SIZE;
+}
+
 static bool runq_empty(p_t *p)
 {
     uint32_t head = atomic_load_explicit(&p->runq_head, memory_order_acquire);
@@ -940,5 +948,11 @@ int sched_spawn(goroutine_t *g, void (*body)(goroutine_t *g))
         }
     }
     sched_ready(g);
+    /* A goroutine that starts goroutines faster than they run would
+     * otherwise pile them up without bound, each on a fresh stack: once
+     * its worker's ring is full, it lets the ring run first. */
+    m_t *m = current_m();
+    if (m != NULL && m->p != NULL && m->curg != NULL && runq_full(m->p))
+        sched_gosched();
     return 0;
 }

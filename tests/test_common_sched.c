@@ -93,6 +93,26 @@ Test(sched, one_worker_runs_a_pipeline_and_a_fair_select, .timeout = 60)
     support_end();
 }
 
+/* Without preemption, a goroutine that starts goroutines faster than they
+ * run would pile them all up (each on a stack of its own) until it
+ * blocks. Once its worker's ring is full it yields instead, so on one
+ * worker no more are alive at once than the ring (256), the runnext
+ * slot and the starter itself. */
+Test(sched, a_burst_of_starts_waits_for_the_ring_to_run, .timeout = 60)
+{
+    support_begin();
+    run_result_t r = run_demo("burst", NULL);
+    assert_ok(&r);
+    size_t      peak = 0;
+    const char *line = strstr(r.out, "burst: 20000 goroutines started, at most ");
+    cr_assert_not_null(line, "%s", r.out);
+    cr_assert_eq(sscanf(line, "burst: 20000 goroutines started, at most %zu", &peak), 1);
+    if (mn())
+        cr_assert_leq(peak, 256 + 1 + 1, "%s", r.out);
+    run_result_free(&r);
+    support_end();
+}
+
 Test(sched, a_blocking_call_does_not_stop_the_other_goroutines, .timeout = 60)
 {
     support_begin();

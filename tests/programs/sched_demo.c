@@ -8,6 +8,8 @@
  *                 its own here (os_guard_pages_are_free), else "mappings"
  *   one-worker    GOC_MAXPROCS=1: a pipeline and a fair select, all on one
  *                 worker thread
+ *   burst         GOC_MAXPROCS=1: a goroutine starts 20,000 goroutines
+ *                 that return at once; prints how many were alive at most
  *   blocking      GOC_MAXPROCS=1: a goroutine blocks in read() inside
  *                 go_blocking_begin/end while two others play ping-pong
  *   overflow      a goroutine named "deep recursion" overflows its stack
@@ -144,6 +146,51 @@ static void select_rounds(void *arg)
     }
     chan_send(ab[2], picked);
     waitgroup_done(&stages);
+}
+
+/* burst: one goroutine starts BURST goroutines, each of which only says
+ * it is done, and notes the most goroutines alive right after a start. */
+enum { BURST = 20000 };
+
+typedef struct {
+    waitgroup_t started, finished;
+    size_t      peak;
+    int         rc;
+} burst_t;
+
+static void burst_one(void *arg)
+{
+    waitgroup_done(&((burst_t *)arg)->finished);
+}
+
+static void burst_starter(void *arg)
+{
+    burst_t *b = arg;
+    for (int i = 0; i < BURST && b->rc == 0; i++) {
+        waitgroup_add(&b->finished, 1);
+        b->rc = go_named("burst", burst_one, b);
+        if (b->rc != 0)
+            waitgroup_done(&b->finished);
+        size_t alive = go_count();
+        b->peak = alive > b->peak ? alive : b->peak;
+    }
+    waitgroup_done(&b->started);
+}
+
+static int burst(void)
+{
+    burst_t b = {.peak = 0, .rc = 0};
+    waitgroup_init(&b.started), waitgroup_init(&b.finished);
+    waitgroup_add(&b.started, 1);
+    int rc = go_named("starter", burst_starter, &b);
+    if (rc == 0) {
+        waitgroup_wait(&b.started);
+        waitgroup_wait(&b.finished);
+        rc = b.rc;
+    }
+    waitgroup_destroy(&b.started), waitgroup_destroy(&b.finished);
+    printf("burst: %d goroutines started, at most %zu alive at once\n", BURST, b.peak);
+    return rc;
 }
 
 static int one_worker(void)
@@ -310,7 +357,8 @@ static int start_failure(bool stack)
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
-    if (strcmp(mode, "one-worker") == 0 || strcmp(mode, "blocking") == 0)
+    if (strcmp(mode, "one-worker") == 0 || strcmp(mode, "blocking") == 0 ||
+        strcmp(mode, "burst") == 0)
         setenv("GOC_MAXPROCS", "1", 1); /* before the core's first use */
     signal(SIGALRM, on_alarm);
     alarm(60);
@@ -323,6 +371,8 @@ int main(int argc, char **argv)
         rc = one_worker();
     else if (strcmp(mode, "blocking") == 0)
         rc = blocking();
+    else if (strcmp(mode, "burst") == 0)
+        rc = burst();
     else if (strcmp(mode, "overflow") == 0)
         rc = overflow();
     else if (strcmp(mode, "no-thread") == 0)
@@ -330,7 +380,7 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "no-stack") == 0)
         rc = start_failure(true);
     else
-        fprintf(stderr, "usage: %s many N|one-worker|blocking|overflow|no-thread|no-stack\n",
+        fprintf(stderr, "usage: %s many N|one-worker|burst|blocking|overflow|no-thread|no-stack\n",
                 argv[0]);
     if (rc == 0)
         printf("ok\n");
