@@ -40,7 +40,10 @@ static void print_value(void *arg, const char *name, int64_t value)
 }
 
 /* The square stage's function, counting its calls so the summary can show
- * how far the cancel let the pipeline run. */
+ * how far the cancel let the pipeline run. The count is static: nothing
+ * waits for a canceled stage (as in Go), which may write it after run(). */
+static atomic_llong squared_count;
+
 static int64_t square_counted(void *arg, int64_t value)
 {
     atomic_fetch_add((atomic_llong *)arg, 1);
@@ -80,7 +83,6 @@ static int start(ctx_t *ctx, const options_t *opt, atomic_llong *squared, pipeli
  * Returns 0 or the errno of what could not be started. */
 static int run(ctx_t *ctx, const options_t *opt)
 {
-    atomic_llong    squared = 0;
     pipeline_sink_t sinks[2];
     for (int i = 0; i < 2; i++)
         sinks[i] = (pipeline_sink_t){.name = i == 0 ? "Sink1" : "Sink2",
@@ -90,7 +92,7 @@ static int run(ctx_t *ctx, const options_t *opt)
     waitgroup_t wg;
     waitgroup_init(&wg);
     report_pipeline(opt->n, opt->workers, (int)opt->sinks, opt->tee);
-    int err = start(ctx, opt, &squared, sinks, &wg);
+    int err = start(ctx, opt, &squared_count, sinks, &wg);
     if (err != 0)
         ctx_cancel(ctx); /* the shutdown signal for whatever did start */
     trace_wait("wait for the sinks");
@@ -98,7 +100,7 @@ static int run(ctx_t *ctx, const options_t *opt)
     trace_end();
     waitgroup_destroy(&wg);
     if (err == 0)
-        report_sinks(sinks, (int)opt->sinks, opt->tee, opt->n, atomic_load(&squared));
+        report_sinks(sinks, (int)opt->sinks, opt->tee, opt->n, atomic_load(&squared_count));
     return err;
 }
 
