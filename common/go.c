@@ -22,7 +22,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <string.h>
 
 #include "common/alloc.h"
 #include "common/fault.h"
@@ -94,18 +93,8 @@ int go_named(const char *name, void (*fn)(void *arg), void *arg)
     goroutine_t *g = mn ? sched_new_g() : goc_calloc(1, sizeof *g);
     if (g == NULL)
         return ENOMEM;
-    g->started_by_go = true;
-    g->fn = fn;
-    g->arg = arg;
-    /* Truncated like snprintf, without its cost on every spawn. */
-    name = name ? name : "goroutine";
-    size_t len = 0;
-    while (len < sizeof g->name - 1 && name[len] != '\0')
-        len++;
-    memcpy(g->name, name, len);
-    g->name[len] = '\0';
-
-    go_registry_add(g); /* before it can run: it may finish at once */
+    g->pooled = mn;                                         /* a dead record: nobody reads it yet */
+    go_registry_add(g, name ? name : "goroutine", fn, arg); /* before it can run */
     int rc = EAGAIN;
     if (!fault_strikes(&spawn_faults))
         rc = mn ? sched_spawn(g, goroutine_body) : spawn_thread(g);

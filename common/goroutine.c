@@ -3,8 +3,16 @@
  * the core, and what each of them waits on (goroutine.h).
  *
  * Invariants:
- *   - the list, next_id and `running` change only under registry_lock;
- *     `running` is the number of records with started_by_go;
+ *   - the list, each record's links and `linked`, and next_id change only
+ *     under registry_lock; a record is made live (`alive`) only under it;
+ *   - `started` counts records with started_by_go made live, `finished`
+ *     those that died since: go_running() is the difference. The starter
+ *     adds (under the lock), the finisher subtracts (without it), each on
+ *     a cache line of its own;
+ *   - a dead record's fields are read by nobody: the iterators and the
+ *     dumps skip it. A pooled record (M:N) dies where it is, without the
+ *     lock; it is rewritten only under the lock (go_registry_add), which a
+ *     dump holds while it reads;
  *   - a thread finds its record in one of two thread-locals: `current`,
  *     the goroutine the runtime says it runs (go_set_current), else `self`,
  *     its own record as a thread the core met (registered on demand, left
@@ -23,55 +31,95 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/os.h"
 
-static lock_t                     registry_lock; /* zeroed: unlocked */
-static goroutine_t               *registry_head;
-static atomic_size_t              running;
-static uint64_t                   next_id = 2; /* 1 is the main thread */
-static _Thread_local goroutine_t *current;     /* set by the runtimes */
-static _Thread_local goroutine_t *self;        /* a thread's own record */
+static lock_t       registry_lock; /* zeroed: unlocked */
+static goroutine_t *registry_head;
+static uint64_t     next_id = 2; /* 1 is the main thread */
+static alignas(64) atomic_size_t started;
+static alignas(64) atomic_size_t finished;
+static _Thread_local goroutine_t *current; /* set by the runtimes */
+static _Thread_local goroutine_t *self;    /* a thread's own record */
 
-/* registry_lock held. */
-static void link_record(goroutine_t *g, uint64_t id)
+/* registry_lock held. Links g at the head if it is not in the list yet
+ * (a reused record keeps its place), numbers it and makes it live. */
+static void make_live(goroutine_t *g, uint64_t id)
 {
+    if (!g->linked) {
+        g->prev = NULL;
+        g->next = registry_head;
+        if (registry_head)
+            registry_head->prev = g;
+        registry_head = g;
+        g->linked = true;
+    }
     g->id = id;
-    g->prev = NULL;
-    g->next = registry_head;
-    if (registry_head)
-        registry_head->prev = g;
-    registry_head = g;
     if (g->started_by_go)
-        atomic_fetch_add(&running, 1);
+        atomic_fetch_add_explicit(&started, 1, memory_order_relaxed);
+    atomic_store_explicit(&g->alive, true, memory_order_release);
 }
 
-void go_registry_add(goroutine_t *g)
+/* The name, cut to the record's 47 bytes (as snprintf would, without its
+ * cost on every start). */
+static void set_name(goroutine_t *g, const char *name)
+{
+    size_t len = 0;
+    while (len < sizeof g->name - 1 && name[len] != '\0')
+        len++;
+    memcpy(g->name, name, len);
+    g->name[len] = '\0';
+}
+
+void go_registry_add(goroutine_t *g, const char *name, void (*fn)(void *arg), void *arg)
 {
     lock_acquire(&registry_lock);
-    link_record(g, next_id++);
+    memset((char *)g + offsetof(goroutine_t, id), 0, sizeof *g - offsetof(goroutine_t, id));
+    g->started_by_go = true;
+    g->fn = fn;
+    g->arg = arg;
+    set_name(g, name);
+    make_live(g, next_id++);
     lock_release(&registry_lock);
+}
+
+/* g is no longer running (either lock state). */
+static void mark_dead(goroutine_t *g)
+{
+    atomic_store_explicit(&g->alive, false, memory_order_release);
+    if (g->started_by_go) /* release: whoever sees the count drop sees g's work */
+        atomic_fetch_add_explicit(&finished, 1, memory_order_release);
 }
 
 void go_registry_remove(goroutine_t *g)
 {
     lock_acquire(&registry_lock);
-    if (g->prev)
-        g->prev->next = g->next;
-    else
-        registry_head = g->next;
-    if (g->next)
-        g->next->prev = g->prev;
-    if (g->started_by_go)
-        atomic_fetch_sub(&running, 1);
+    if (atomic_load_explicit(&g->alive, memory_order_relaxed))
+        mark_dead(g);
+    if (g->linked) {
+        if (g->prev)
+            g->prev->next = g->next;
+        else
+            registry_head = g->next;
+        if (g->next)
+            g->next->prev = g->prev;
+        g->prev = g->next = NULL;
+        g->linked = false;
+    }
     lock_release(&registry_lock);
 }
 
 size_t go_running(void)
 {
-    return atomic_load(&running);
+    /* Finished first: it never passes started, which only grows. Acquire:
+     * a caller that sees a goroutine gone (go_count() back to 0, say)
+     * sees everything it did. */
+    size_t done = atomic_load_explicit(&finished, memory_order_acquire);
+    return atomic_load_explicit(&started, memory_order_relaxed) - done;
 }
 
 /* ------------------------------------------------------ who is calling */
@@ -121,7 +169,7 @@ goroutine_t *go_self(void)
     if (!is_main) /* the main thread's record lives as long as the process */
         pthread_setspecific(exit_key, g);
     lock_acquire(&registry_lock);
-    link_record(g, is_main ? 1 : next_id++);
+    make_live(g, is_main ? 1 : next_id++);
     lock_release(&registry_lock);
     self = g;
     return g;
@@ -147,7 +195,10 @@ void go_exited(goroutine_t *g)
     void (*hook)(goroutine_t *) = atomic_load(&exit_hook);
     if (hook != NULL)
         hook(g);
-    go_registry_remove(g);
+    if (g->pooled)
+        mark_dead(g); /* stays linked, for the scheduler to reuse */
+    else
+        go_registry_remove(g);
 }
 
 /* ------------------------------------------------------ waiting */
@@ -240,9 +291,22 @@ void go_registry_unlock(void)
     lock_release(&registry_lock);
 }
 
+/* registry_lock held: g, or the first live record after it. */
+static goroutine_t *live_from(goroutine_t *g)
+{
+    while (g != NULL && !atomic_load_explicit(&g->alive, memory_order_acquire))
+        g = g->next;
+    return g;
+}
+
 goroutine_t *go_registry_first(void)
 {
-    return registry_head;
+    return live_from(registry_head);
+}
+
+goroutine_t *go_registry_next(goroutine_t *g)
+{
+    return live_from(g->next);
 }
 
 static const char *reason_text(wait_reason_t reason)
@@ -295,7 +359,11 @@ size_t go_dump_records(FILE *out, bool include_others)
     goroutine_t *oldest = registry_head;
     while (oldest && oldest->next)
         oldest = oldest->next;
-    for (goroutine_t *g = oldest; g; g = g->prev) { /* in order of arrival, like Go's */
+    /* Oldest record first; a reused record keeps its place, as a reused G
+     * keeps its place in Go's allgs. */
+    for (goroutine_t *g = oldest; g; g = g->prev) {
+        if (!atomic_load_explicit(&g->alive, memory_order_acquire))
+            continue;
         if (g->started_by_go || include_others) {
             dump_record(out, g, now);
             lines++;

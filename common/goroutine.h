@@ -16,17 +16,24 @@
  * the scheduler. go.c starts goroutines and puts them in the registry;
  * sched.c switches them in and out.
  *
- * Invariants (under the registry lock): the list holds one record per
- * running goroutine, from just before it can first run until its function
- * has returned, and one per other thread that has waited in the core,
- * until that thread exits. The running count is the number of records
- * with started_by_go (what go_count reports).
+ * Invariants (under the registry lock): the list holds one live record
+ * per running goroutine, from just before it can first run until its
+ * function has returned, and one per other thread that has waited in the
+ * core, until that thread exits. Under M:N a finished goroutine's record
+ * stays in the list, dead (alive false), while the scheduler keeps it for
+ * reuse (gpool.h): the goroutine that finishes marks it dead without the
+ * lock, so a start and a finish on two workers do not take turns on it.
+ * A record is made live, and its fields are written, only while it is
+ * dead (nobody reads a dead record's fields) or under the lock. The
+ * running count (go_count) is the records with started_by_go made live
+ * less those that left; the iterators below see live records only.
  */
 #ifndef COMMON_GOROUTINE_H
 #define COMMON_GOROUTINE_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -52,9 +59,23 @@ typedef enum {
 } wait_reason_t;
 
 typedef struct goroutine {
-    struct goroutine *prev, *next; /* under the registry lock */
-    uint64_t          id;          /* 1 is the process's main thread */
-    bool              started_by_go;
+    /* The registry's own, kept when a record is reused: the links and
+     * `linked` under the registry lock; `alive` set under it, cleared
+     * under it or by the finishing goroutine (go_exited). */
+    struct goroutine *prev, *next;
+    bool              linked;
+    atomic_bool       alive;
+    bool              pooled; /* M:N: the record outlives its goroutine */
+
+    /* M:N runtime only (sched.c): the goroutine's own context and stack,
+     * kept with a reused record. */
+    coro_t   coro;
+    gstack_t stack;
+
+    /* From here on, cleared for every new goroutine, under the registry
+     * lock (go_registry_add): a dump may still be reading them. */
+    uint64_t id; /* 1 is the process's main thread */
+    bool     started_by_go;
     void (*fn)(void *arg);
     void *arg;
     char  name[48];
@@ -83,13 +104,11 @@ typedef struct goroutine {
     uint64_t seen_sleep_count;
     bool     seen_asleep;
 
-    /* M:N runtime only (sched.c): the goroutine's own context and stack,
-     * its link in the global run queue, and nested blocking calls. */
-    coro_t            coro;
-    gstack_t          stack;
+    /* M:N runtime only: its link in a run queue or the pool, nested
+     * blocking calls, and its trace buffer (trace.c), or NULL. */
     struct goroutine *sched_next;
     int               blocking_depth;
-    void             *trace_buf; /* M:N: its trace buffer (trace.c), or NULL */
+    void             *trace_buf;
 } goroutine_t;
 
 /* The calling goroutine's record, or this thread's. A thread not started
@@ -108,16 +127,21 @@ goroutine_t *go_self_if_known(void);
  * thread's whole life. go_self() answers with it first. */
 void go_set_current(goroutine_t *g);
 
-/* Puts a record made by go.c (started_by_go, fn, arg, name set) in the
- * registry, numbering it and counting it as running. */
-void go_registry_add(goroutine_t *g);
+/* Makes g, a dead record (new and zeroed, or reused: `pooled`, coro and
+ * stack are kept), the live record of a goroutine that will run fn(arg):
+ * clears the rest, names it (cut to 47 bytes), numbers it, links it if it
+ * is not linked, and counts it as running. All under the lock, so that a
+ * dump still reading the record's previous goroutine sees none of it. */
+void go_registry_add(goroutine_t *g, const char *name, void (*fn)(void *arg), void *arg);
 
-/* Takes it out again: for a goroutine that could not be started. */
+/* Takes it out of the list: for a goroutine that could not be started,
+ * and for a pooled record the scheduler frees for good. */
 void go_registry_remove(goroutine_t *g);
 
 /* g's function has returned: runs the exit hook (if one is registered),
- * then takes g out of the registry, so it no longer counts as running.
- * The caller frees g. */
+ * then g no longer counts as running. A pooled record is marked dead
+ * where it is, without the lock (the scheduler keeps it for reuse); any
+ * other leaves the list, and the caller frees it. */
 void go_exited(goroutine_t *g);
 
 /* Registers the function go_exited calls with each goroutine that returns,
@@ -158,10 +182,12 @@ void go_sleep_end(void);
 struct parker *go_sleep_pin(goroutine_t *g, uint64_t *sleeps);
 void           go_sleep_unpin(goroutine_t *g);
 
-/* Iterating over every record: hold the lock while reading the list. */
+/* Iterating over the live records: hold the lock while reading the list.
+ * NULL after the last. */
 void         go_registry_lock(void);
 void         go_registry_unlock(void);
 goroutine_t *go_registry_first(void);
+goroutine_t *go_registry_next(goroutine_t *g);
 
 /* One line per record ("goroutine 7 [chan receive, 2.0s]: worker 2 ...");
  * all threads if include_others, else only goroutines started by go().

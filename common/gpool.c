@@ -7,7 +7,8 @@
  *   - the global list and its count change only under global_lock, and it
  *     never holds more than GLOBAL_MAX records;
  *   - every pooled record's stack is idle (gstack_idle) and its context
- *     destroyed; nothing else of it matters, gpool_get zeroes the rest.
+ *     destroyed; it is dead, and may still be linked in the registry
+ *     (go_registry_add clears the rest for its next goroutine).
  * Records are linked through sched_next, which a finished goroutine no
  * longer uses for a run queue.
  */
@@ -17,7 +18,6 @@
 #include <stdalign.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "common/alloc.h"
 #include "common/lock.h"
@@ -39,9 +39,11 @@ static lock_t       global_lock; /* zeroed: unlocked */
 static goroutine_t *global_head;
 static int          global_count;
 
-/* Gives g and its stack back for good. */
+/* Gives g and its stack back for good, out of the registry first (a
+ * finished goroutine's record stays listed there, dead). */
 static void release(goroutine_t *g)
 {
+    go_registry_remove(g);
     gstack_wake(&g->stack); /* gstack_free takes a live stack */
     gstack_free(&g->stack);
     free(g);
@@ -99,9 +101,6 @@ goroutine_t *gpool_get(int slot)
     }
     if (g == NULL)
         return make_new();
-    gstack_t stack = g->stack;
-    memset(g, 0, sizeof *g);
-    g->stack = stack;
     gstack_wake(&g->stack);
     return g;
 }

@@ -20,11 +20,11 @@
 
 #include "common/goroutine.h"
 
-/* A zeroed record with a live stack of gstack_size() bytes, for a new
- * goroutine: from P number `slot`'s own list (only the thread holding
- * that P may pass its number), from the global pool, or new. slot < 0:
- * the caller holds no P. NULL with errno ENOMEM if the memory could not
- * be had (fault injection included: alloc_injected_failure). */
+/* A dead record with a live stack of gstack_size() bytes, for a new
+ * goroutine (go_registry_add clears and fills the rest): from P number `slot`'s own list (only the
+ * thread holding that P may pass its number), from the global pool, or new. slot < 0: the caller
+ * holds no P. NULL with errno ENOMEM if the memory could not be had (fault injection included:
+ * alloc_injected_failure). */
 goroutine_t *gpool_get(int slot);
 
 /* Takes back g, a record from gpool_get whose goroutine has finished (or

@@ -91,7 +91,7 @@ static bool everyone_stayed_asleep(void)
     bool stayed = true;
     long threads = 0;
     go_registry_lock();
-    for (goroutine_t *g = go_registry_first(); g; g = g->next) {
+    for (goroutine_t *g = go_registry_first(); g; g = go_registry_next(g)) {
         /* Under M:N a goroutine is not a thread; the workers are counted
          * below instead. */
         if (!(g->started_by_go && sched_enabled()))

@@ -35,7 +35,7 @@ struct goroutine;
  * thread per goroutine. */
 bool sched_enabled(void);
 
-/* A zeroed record with a stack, for go.c to fill in and pass to
+/* A dead record with a stack, for go_registry_add to fill in and go.c to pass to
  * sched_spawn: most often a finished goroutine's, from the calling
  * worker's own pool (gpool.h). NULL with errno ENOMEM if none could be
  * had. A record that is not spawned goes back through sched_drop. */

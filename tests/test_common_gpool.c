@@ -1,7 +1,7 @@
 /*
  * test_common_gpool.c - finished goroutines' records kept for reuse
- * (common/gpool.h): a record comes back zeroed with its stack, from the
- * P's own list first; full lists spill to the global pool in batches; the
+ * (common/gpool.h): a record comes back with its stack (the registry clears
+ * the rest), from the P's own list first; full lists spill to the global pool in batches; the
  * pool is bounded; an injected allocation failure is reported.
  *
  * No test starts a goroutine, so the records these tests handle are the
@@ -18,6 +18,11 @@
 
 enum { SLOT = 3, MANY = 200 };
 
+static void never_runs(void *arg)
+{
+    (void)arg;
+}
+
 Test(gpool, a_record_comes_with_a_whole_stack_and_nothing_else)
 {
     goroutine_t *g = gpool_get(SLOT);
@@ -25,14 +30,25 @@ Test(gpool, a_record_comes_with_a_whole_stack_and_nothing_else)
     cr_assert_eq(g->stack.size, gstack_size());
     memset(g->stack.lo, 0x5a, g->stack.size); /* all of it usable */
     strcpy(g->name, "left over");
-    g->started_by_go = true;
+    g->waits = 7;
+    g->seen_sleep_count = 9;
     gpool_put(SLOT, g);
 
     goroutine_t *again = gpool_get(SLOT);
     cr_assert_eq(again, g, "the P's own list gives back its last record first");
     cr_assert_eq(again->stack.lo, g->stack.lo, "with its stack");
-    cr_assert_eq(again->name[0], '\0', "and nothing of the goroutine before");
-    cr_assert_not(again->started_by_go);
+    /* The registry clears the previous goroutine's fields as it makes the
+     * record live (a dump may still be reading them until it has the lock). */
+    size_t before = go_running();
+    go_registry_add(again, "fresh", never_runs, NULL);
+    cr_assert_str_eq(again->name, "fresh");
+    cr_assert(again->started_by_go);
+    cr_assert_eq(again->waits, 0, "nothing of the goroutine before");
+    cr_assert_eq(again->seen_sleep_count, 0, "nor of the watchdog's notes on it");
+    cr_assert_eq(again->stack.lo, g->stack.lo, "the stack stays");
+    cr_assert_eq(go_running(), before + 1);
+    go_registry_remove(again);
+    cr_assert_eq(go_running(), before);
     gpool_put(SLOT, again);
 }
 
