@@ -10,6 +10,7 @@
 #if defined(__x86_64__)
 #include <xmmintrin.h> /* _mm_getcsr */
 #endif
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -165,6 +166,73 @@ Test(go, a_long_name_is_cut_to_47_bytes_and_a_short_one_kept_whole, .timeout = 1
     free(text);
     stop_blocker(&cut);
     stop_blocker(&whole);
+    support_end();
+}
+
+/* A dump while goroutines finish and their records are reused at once
+ * (M:N keeps finished records listed, dead): every line it prints is one
+ * whole goroutine of the churn, named as it was started. Under TSan this
+ * is also the check that a reused record is never rewritten while a dump
+ * reads it. */
+typedef struct {
+    atomic_int stop;
+    long       dumps, lines, bad;
+    char       last_bad[160];
+} dumper_t;
+
+static void dump_until_stopped(void *arg)
+{
+    dumper_t *d = arg;
+    while (!atomic_load(&d->stop)) {
+        size_t lines;
+        char  *text = dump(&lines);
+        for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+            const char *name = strstr(line, "]: ");
+            unsigned    number;
+            char        rest;
+            d->lines++;
+            if (name == NULL ||
+                (strncmp(name + 3, "churn ", 6) == 0 ? sscanf(name + 9, "%u%c", &number, &rest) != 1
+                                                     : strcmp(name + 3, "dumper") != 0)) {
+                d->bad++;
+                snprintf(d->last_bad, sizeof d->last_bad, "%s", line);
+            }
+        }
+        free(text);
+        d->dumps++;
+    }
+    atomic_store(&d->stop, 2);
+}
+
+static void churn_one(void *arg)
+{
+    waitgroup_done(arg);
+}
+
+Test(go, a_dump_sees_whole_records_while_goroutines_come_and_go, .timeout = 60)
+{
+    support_begin();
+    int         rounds = support_under_valgrind() ? 20 : 200;
+    dumper_t    d = {.stop = 0};
+    waitgroup_t wg;
+    waitgroup_init(&wg);
+    cr_assert_eq(support_start_thread(dump_until_stopped, &d), 0);
+    char name[32];
+    for (int round = 0; round < rounds; round++) {
+        waitgroup_add(&wg, 50);
+        for (int i = 0; i < 50; i++) {
+            snprintf(name, sizeof name, "churn %d", round * 50 + i);
+            cr_assert_eq(go_named(name, churn_one, &wg), 0);
+        }
+        waitgroup_wait(&wg);
+    }
+    atomic_store(&d.stop, 1);
+    while (atomic_load(&d.stop) != 2)
+        sched_yield();
+    waitgroup_destroy(&wg);
+    cr_assert_gt(d.dumps, 0);
+    cr_assert_eq(d.bad, 0, "%ld of %ld lines were not a whole goroutine, e.g. %s", d.bad, d.lines,
+                 d.last_bad);
     support_end();
 }
 
