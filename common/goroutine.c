@@ -291,10 +291,15 @@ void go_registry_unlock(void)
     lock_release(&registry_lock);
 }
 
+static bool is_live(goroutine_t *g)
+{
+    return atomic_load_explicit(&g->alive, memory_order_acquire);
+}
+
 /* registry_lock held: g, or the first live record after it. */
 static goroutine_t *live_from(goroutine_t *g)
 {
-    while (g != NULL && !atomic_load_explicit(&g->alive, memory_order_acquire))
+    while (g != NULL && !is_live(g))
         g = g->next;
     return g;
 }
@@ -362,9 +367,7 @@ size_t go_dump_records(FILE *out, bool include_others)
     /* Oldest record first; a reused record keeps its place, as a reused G
      * keeps its place in Go's allgs. */
     for (goroutine_t *g = oldest; g; g = g->prev) {
-        if (!atomic_load_explicit(&g->alive, memory_order_acquire))
-            continue;
-        if (g->started_by_go || include_others) {
+        if (is_live(g) && (g->started_by_go || include_others)) {
             dump_record(out, g, now);
             lines++;
         }

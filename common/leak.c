@@ -4,9 +4,10 @@
  * Protocol: a snapshot counts goroutines (go_count), live allocations,
  * pending user timers and OS threads, less the core's own threads (the
  * timer thread and the scheduler's workers, which come and stay on first
- * use and are no leak; os_foreign_thread_count reads both counts as one). A check is clean when no
- * count is above its baseline; a goroutine that has returned may still be on its way out, so it
- * polls with backoff before it concludes. No state of its own.
+ * use and are no leak; os_foreign_thread_count reads both counts as one).
+ * A check is clean when no count is above its baseline; a goroutine that
+ * has returned may still be on its way out, so it polls with backoff
+ * before it concludes. No state of its own.
  *
  * Layer: the top of the core (above go, alloc, timer and os); the lesson harness
  * and the tests call it, nothing in the core does.

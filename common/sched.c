@@ -276,19 +276,18 @@ static goroutine_t *runq_get(p_t *p)
     }
 }
 
-/* Owner only: no room left in the ring. */
-static bool runq_full(p_t *p)
+/* Gs in p's ring (runnext aside); any thread may ask. Head is read first:
+ * the tail read after it is never behind it. */
+static uint32_t runq_len(p_t *p)
 {
     uint32_t head = atomic_load_explicit(&p->runq_head, memory_order_acquire);
-    uint32_t tail = atomic_load_explicit(&p->runq_tail, memory_order_relaxed);
-    return tail - head >= RUNQ_SIZE;
+    uint32_t tail = atomic_load_explicit(&p->runq_tail, memory_order_acquire);
+    return tail - head;
 }
 
 static bool runq_empty(p_t *p)
 {
-    uint32_t head = atomic_load_explicit(&p->runq_head, memory_order_acquire);
-    uint32_t tail = atomic_load_explicit(&p->runq_tail, memory_order_acquire);
-    return head == tail && atomic_load_explicit(&p->runnext, memory_order_acquire) == NULL;
+    return runq_len(p) == 0 && atomic_load_explicit(&p->runnext, memory_order_acquire) == NULL;
 }
 
 /* A thief takes half of victim's ring into batch (and, if the ring is empty
@@ -761,14 +760,22 @@ bool sched_park(bool (*commit)(void *arg), void *arg)
     return true;
 }
 
-void sched_ready(goroutine_t *g)
+/* The P of the worker the calling goroutine runs on, or NULL if the caller
+ * is no goroutine holding one (main, the timer thread, a goroutine inside
+ * a blocking call). */
+static p_t *running_p(void)
 {
     m_t *m = current_m();
-    if (m != NULL && m->p != NULL && m->curg != NULL) {
-        runq_put(m->p, g, true);
-    } else {
+    return m != NULL && m->curg != NULL ? m->p : NULL;
+}
+
+void sched_ready(goroutine_t *g)
+{
+    p_t *p = running_p();
+    if (p != NULL)
+        runq_put(p, g, true);
+    else
         globq_put(g);
-    }
     wake_p();
 }
 
@@ -951,8 +958,8 @@ int sched_spawn(goroutine_t *g, void (*body)(goroutine_t *g))
     /* A goroutine that starts goroutines faster than they run would
      * otherwise pile them up without bound, each on a fresh stack: once
      * its worker's ring is full, it lets the ring run first. */
-    m_t *m = current_m();
-    if (m != NULL && m->p != NULL && m->curg != NULL && runq_full(m->p))
+    p_t *p = running_p();
+    if (p != NULL && runq_len(p) >= RUNQ_SIZE)
         sched_gosched();
     return 0;
 }

@@ -364,11 +364,6 @@ void timer_entry_stop(timer_entry_t *e)
     goc_free(e);
 }
 
-int timer_core_threads(void)
-{
-    return atomic_load(&timers.running) ? 1 : 0;
-}
-
 size_t time_pending_timers(void)
 {
     pthread_mutex_lock(&timers.lock);

@@ -36,8 +36,4 @@ void timer_internal_start(int64_t when, duration_t period, void (*fire)(void *ar
  * threads can wake a program's threads. */
 bool timer_user_timers_idle(void);
 
-/* 1 if the timer thread is running, else 0: the core's own threads, which
- * leak checks leave out of the OS thread count. */
-int timer_core_threads(void);
-
 #endif
